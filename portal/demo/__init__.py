@@ -1,0 +1,1 @@
+"""The demonstration borough: deterministic fictional data for development and tests."""

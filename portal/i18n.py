@@ -1,0 +1,65 @@
+"""Locale choice (``?lang=``, remembered in a cookie, then the cookie, then Accept-Language) and formatting."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import current_app, g, request
+from flask_babel import format_currency, get_locale
+
+LOCALE_COOKIE = "locale"
+LOCALE_COOKIE_MAX_AGE = 60 * 60 * 24 * 365
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang", "").strip().lower()
+    if asked in languages:
+        g.remember_locale = asked
+        return asked
+    remembered = request.cookies.get(LOCALE_COOKIE, "")
+    if remembered in languages:
+        return remembered
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def remember_locale(response):
+    """After a ``?lang=`` choice, keep it for the next requests."""
+    chosen = g.get("remember_locale")
+    if chosen and request.cookies.get(LOCALE_COOKIE) != chosen:
+        response.set_cookie(
+            LOCALE_COOKIE,
+            chosen,
+            max_age=LOCALE_COOKIE_MAX_AGE,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def current_language() -> str:
+    return str(get_locale() or "en").split("_")[0]
+
+
+def url_in_language(code: str) -> str:
+    """The current page in another language (the switch in the header)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    return f"{request.path}?{urlencode(args, doseq=True)}"
+
+
+def money(pence: int | None) -> str:
+    """Integer pence as pounds in the reader's locale: 1250 -> £12.50."""
+    if pence is None:
+        return ""
+    return format_currency(pence / 100, "GBP")
+
+
+def localised(obj, field: str) -> str:
+    """A vocabulary's Welsh name when reading in Welsh and one exists, else the English."""
+    if current_language() == "cy":
+        welsh = getattr(obj, f"{field}_cy", "")
+        if welsh:
+            return welsh
+    return getattr(obj, field)

@@ -1,0 +1,1 @@
+"""Importers of other directories' data (Outpost JSON; Open Referral UK later)."""

@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+import_cli = AppGroup("import", help="Import listings from other directories.")

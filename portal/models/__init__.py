@@ -1,0 +1,36 @@
+"""All models, importable from one place (Alembic autogenerate reads this)."""
+
+from portal.models.accounts import MembershipRole, OrganisationMembership, OutboxMessage, Role, User, UserRole
+from portal.models.audit import AuditEvent, ChangeKind, ListingChange
+from portal.models.base import Base, utcnow
+from portal.models.directory import (
+    AccessibilityFeature,
+    Contact,
+    CostOption,
+    CostUnit,
+    LocalOfferAnswer,
+    Locality,
+    Location,
+    Need,
+    Organisation,
+    Phone,
+    RegulatorBody,
+    Schedule,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceLanguage,
+    ServiceStatus,
+    Taxonomy,
+    TaxonomyTerm,
+    VerificationStatus,
+    Weekday,
+)
+
+__all__ = [
+    "AccessibilityFeature", "AuditEvent", "Base", "ChangeKind", "Contact", "CostOption", "CostUnit",
+    "ListingChange", "LocalOfferAnswer", "Locality", "Location", "MembershipRole", "Need", "Organisation",
+    "OrganisationMembership", "OutboxMessage", "Phone", "RegulatorBody", "Role", "Schedule", "Service",
+    "ServiceArea", "ServiceAtLocation", "ServiceLanguage", "ServiceStatus", "Taxonomy", "TaxonomyTerm",
+    "User", "UserRole", "VerificationStatus", "Weekday", "utcnow",
+]

@@ -1,0 +1,1 @@
+"""Everything Whoosh: schema, documents, queries, the single writer, rebuilds."""

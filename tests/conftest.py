@@ -1,0 +1,111 @@
+"""Fixtures: the app on a real SQLite file and a real PostgreSQL, each test inside a rolled-back transaction.
+
+Every test that takes ``app``, ``client`` or ``session`` runs twice: once on SQLite, once on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from portal import create_app
+from portal.extensions import db, limiter
+from tests.support.postgres import TemporaryPostgres
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server = TemporaryPostgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=DATABASES)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database("test_app")
+
+
+def make_app(database_url: str, **overrides):
+    index_dir = tempfile.mkdtemp(prefix="careportal-index-")
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, SEARCH_INDEX_DIR=index_dir, **overrides)
+    with app.app_context():
+        upgrade()  # the schema comes from the migrations, on both databases
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = make_app(database_url)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+class _BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session, but honouring an explicit bind: the test's outer connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is not None:
+            return bind
+        if self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, **kwargs)
+
+
+@pytest.fixture
+def session(app, tmp_path):
+    """The test's database session. Requests in the test join the same outer transaction, which is rolled
+    back at the end: a route's commit only releases a savepoint."""
+    app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "search-index")
+    limiter.reset()
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"class_": _BoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+@pytest.fixture
+def dialect(app) -> str:
+    with app.app_context():
+        return db.engine.dialect.name
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the project: the ORUK schemas and real sample listings."""
+    path = Path(__file__).resolve().parents[2] / "shared"
+    if not path.is_dir():
+        raise RuntimeError(f"expected the shared folder at {path}")
+    return path
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
