@@ -1,8 +1,9 @@
-"""Command-line groups: ``flask users``, ``flask demo``, ``flask import``, ``flask search``."""
+"""Command-line groups (``flask users``, ``flask demo``, ``flask import``, ``flask search``) and ``flask dev-server``."""
 
 from __future__ import annotations
 
-from flask import Flask
+import click
+from flask import Flask, current_app
 
 
 def register_cli(app: Flask) -> None:
@@ -13,3 +14,45 @@ def register_cli(app: Flask) -> None:
 
     for group in (users_cli, demo_cli, import_cli, search_cli):
         app.cli.add_command(group)
+    app.cli.add_command(dev_server)
+
+
+@click.command("dev-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--stripe-port", default=8420, show_default=True, help="Port for localstripe (0: any free port).")
+def dev_server(host: str, port: int, stripe_port: int) -> None:
+    """Start localstripe and the portal on 127.0.0.1 for development (what `make run` ends with)."""
+    from portal.payments import localstripe_process
+
+    if current_app.config.get("ENV_NAME") == "production":
+        raise click.ClickException("dev-server is for development only.")
+    try:
+        stripe, stripe_url = localstripe_process.start(stripe_port or None)
+    except RuntimeError as error:
+        raise click.ClickException(f"{error}. Is another localstripe already using port {stripe_port}?") from None
+    current_app.config["STRIPE_API_BASE"] = stripe_url
+    try:
+        _print_welcome(f"http://{host}:{port}", stripe_url)
+        # No reloader: it would start a second localstripe in the reloaded process.
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        stripe.terminate()
+        stripe.wait(timeout=10)
+
+
+def _print_welcome(url: str, stripe_url: str) -> None:
+    from portal.demo import logins
+
+    click.echo("")
+    click.secho(f"  Care Portal is running at {url}", bold=True)
+    click.echo(f"  Welsh: {url}/?lang=cy")
+    click.echo(f"  localstripe (no real money moves): {stripe_url}")
+    if current_app.config.get("OUTBOX_ENABLED") and not current_app.config.get("MAIL_SERVER"):
+        click.echo(f"  Emails the portal sends appear at {url}/outbox")
+    click.echo("")
+    click.echo("  Demo sign-ins:")
+    for row in logins.demo_logins():
+        click.echo(f"    {row['role']:<32} {row['email']:<34} {row['password']}")
+    click.echo("")
+    click.echo("  Press Ctrl+C to stop.")

@@ -30,6 +30,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 class Config:
+    ENV_NAME = "base"
     INSTANCE_DIR = Path(_env("PORTAL_INSTANCE_DIR", str(PROJECT_ROOT / "instance")))
     SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
 
@@ -41,11 +42,16 @@ class Config:
     COUNCIL_NAME = _env("COUNCIL_NAME", "Aldermoor Borough Council")
     COUNCIL_NAME_CY = _env("COUNCIL_NAME_CY", "Cyngor Bwrdeistref Aldermoor")
     SERVICE_NAME = _env("SERVICE_NAME", "Care and support directory")
+    SERVICE_NAME_CY = _env("SERVICE_NAME_CY", "Cyfeiriadur gofal a chymorth")
     COUNCIL_BRAND_COLOUR = _env("COUNCIL_BRAND_COLOUR", "#0b5e57")
     COUNCIL_PHONE = _env("COUNCIL_PHONE", "01632 960 000")
     COUNCIL_EMAIL = _env("COUNCIL_EMAIL", "care.information@aldermoor.example.gov.uk")
     COUNCIL_ADDRESS = _env("COUNCIL_ADDRESS", "Civic Centre, Market Square, Aldermoor AM1 1AA")
     COUNCIL_WEBSITE = _env("COUNCIL_WEBSITE", "https://www.aldermoor.example.gov.uk")
+    COUNCIL_OUT_OF_HOURS_PHONE = _env("COUNCIL_OUT_OF_HOURS_PHONE", "01632 960 999")
+    DATA_PROTECTION_OFFICER_EMAIL = _env(
+        "DATA_PROTECTION_OFFICER_EMAIL", "data.protection@aldermoor.example.gov.uk"
+    )
 
     # Mail: a real SMTP server when MAIL_SERVER is set, otherwise the outbox (development only).
     MAIL_SERVER = _env("MAIL_SERVER")
@@ -95,12 +101,14 @@ class Config:
 
 
 class DevelopmentConfig(Config):
+    ENV_NAME = "development"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     TEMPLATES_AUTO_RELOAD = True
 
 
 class TestingConfig(Config):
+    ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key"
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
@@ -114,6 +122,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    ENV_NAME = "production"
     FORCE_HTTPS = _env_bool("FORCE_HTTPS", True)
     STRIPE_REQUIRE_PREPAID = _env_bool("STRIPE_REQUIRE_PREPAID", True)
     SHOW_DEMO_BANNER = _env_bool("SHOW_DEMO_BANNER", False)

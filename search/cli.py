@@ -1,3 +1,61 @@
+"""``flask search rebuild|sync|check``."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
 from flask.cli import AppGroup
 
+from portal.extensions import db
+from search import indexer, store
+
 search_cli = AppGroup("search", help="The search index.")
+
+
+@search_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Build a fresh index from the database and swap it in atomically."""
+    from portal.models import Service, public_services_clause
+
+    total = db.session.scalar(db.select(db.func.count(Service.id)).where(public_services_clause()))
+    started = time.monotonic()
+    with click.progressbar(length=total, label="Indexing listings", file=sys.stderr) as bar:
+        count = indexer.rebuild(progress=bar.update)
+    click.echo(f"Indexed {count} listings in {time.monotonic() - started:.1f} s.")
+
+
+@search_cli.command("sync")
+@click.option("--follow", is_flag=True, help="Keep applying changes every --interval seconds.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between checks with --follow.")
+def sync_command(follow: bool, interval: float) -> None:
+    """Apply published changes that the index has not seen yet (for a timer, or --follow as the indexer)."""
+    while True:
+        try:
+            applied = indexer.sync()
+        except store.IndexUnavailable as reason:
+            click.echo(f"{reason}: rebuilding.", err=True)
+            applied = indexer.rebuild()
+        if applied or not follow:
+            click.echo(f"Applied {applied} changes.")
+        db.session.remove()
+        if not follow:
+            return
+        time.sleep(interval)
+
+
+@search_cli.command("check")
+def check_command() -> None:
+    """Report listings missing from, extra in, or stale in the index; exits 1 when any are found."""
+    try:
+        status = indexer.index_status()
+    except store.IndexUnavailable as reason:
+        raise click.ClickException(str(reason)) from None
+    click.echo(f"Index holds {status['indexed']} listings; the database publishes {status['expected']}.")
+    for label in ("missing", "extra", "stale"):
+        click.echo(f"{label.capitalize()}: {len(status[label])}")
+        for listing_id in status[label][:20]:
+            click.echo(f"  {listing_id}")
+    if status["missing"] or status["extra"] or status["stale"]:
+        sys.exit(1)

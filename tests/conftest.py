@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
 
@@ -87,8 +88,22 @@ def session(app, tmp_path):
             connection.close()
 
 
+class _IsolatedClient(FlaskClient):
+    """Each request gets a fresh app context (fresh ``g``, fresh session scope), as in production; the test's
+    own context would otherwise leak cached state such as the locale between requests. Requests share the
+    test's connection, so they see its flushed rows and it sees their commits."""
+
+    def open(self, *args, **kwargs):
+        db.session.flush()  # what the test staged is visible to the request, as if committed
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()  # and the test sees what the request changed
+        return response
+
+
 @pytest.fixture
 def client(app, session):
+    app.test_client_class = _IsolatedClient
     return app.test_client()
 
 

@@ -25,6 +25,7 @@ from portal.models.directory import (
     TaxonomyTerm,
     VerificationStatus,
     Weekday,
+    public_services_clause,
 )
 
 __all__ = [
@@ -32,5 +33,5 @@ __all__ = [
     "ListingChange", "LocalOfferAnswer", "Locality", "Location", "MembershipRole", "Need", "Organisation",
     "OrganisationMembership", "OutboxMessage", "Phone", "RegulatorBody", "Role", "Schedule", "Service",
     "ServiceArea", "ServiceAtLocation", "ServiceLanguage", "ServiceStatus", "Taxonomy", "TaxonomyTerm",
-    "User", "UserRole", "VerificationStatus", "Weekday", "utcnow",
+    "User", "UserRole", "VerificationStatus", "Weekday", "public_services_clause", "utcnow",
 ]

@@ -184,6 +184,21 @@ class Service(UUIDPrimaryKey, Timestamps, Base):
     def locations(self) -> list[Location]:
         return [link.location for link in self.locations_at]
 
+    @property
+    def is_public(self) -> bool:
+        """Shown to residents and in search: active, from an approved organisation."""
+        return self.status is ServiceStatus.ACTIVE and self.organisation.is_approved
+
+
+def public_services_clause() -> sa.ColumnElement[bool]:
+    """The SQL form of ``Service.is_public``, for queries."""
+    return sa.and_(
+        Service.status == ServiceStatus.ACTIVE,
+        Service.organisation_id.in_(
+            sa.select(Organisation.id).where(Organisation.verification_status == VerificationStatus.APPROVED)
+        ),
+    )
+
 
 class ServiceLanguage(UUIDPrimaryKey, Base):
     """A language the service is offered in, as a BCP 47 code (names come from Babel in the reader's language)."""

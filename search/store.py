@@ -1,0 +1,103 @@
+"""Where the index lives on disk: generations, the ``current`` pointer, metadata and the writer lock.
+
+    SEARCH_INDEX_DIR/
+        current -> gen-20261122T083000-1a2b   (symlink, swapped atomically by a rebuild)
+        gen-.../                              (a Whoosh index + portal-meta.json)
+        writer.lock                           (flock: one writing process at a time)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+
+from search.schema import SCHEMA_VERSION, build_schema
+
+META_FILE = "portal-meta.json"
+KEEP_GENERATIONS = 2  # the current one and the one before, which searchers may still hold open
+
+
+class IndexUnavailable(Exception):
+    """There is no usable index (missing, corrupt or of an old schema version)."""
+
+
+def current_path(root: Path) -> Path:
+    return root / "current"
+
+
+def read_meta(generation: Path) -> dict:
+    try:
+        return json.loads((generation / META_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_meta(generation: Path, **values) -> None:
+    meta = read_meta(generation) | values
+    temporary = generation / f".{META_FILE}.{secrets.token_hex(4)}"
+    temporary.write_text(json.dumps(meta))
+    os.replace(temporary, generation / META_FILE)
+
+
+def open_current(root: Path):
+    """Open the current generation's index for reading, or raise IndexUnavailable."""
+    generation = current_path(root)
+    if not generation.exists():
+        raise IndexUnavailable(f"no search index at {root}")
+    meta = read_meta(generation)
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise IndexUnavailable(f"search index at {generation} is schema {meta.get('schema_version')}, "
+                               f"expected {SCHEMA_VERSION}")
+    try:
+        return whoosh_index.open_dir(str(generation))
+    except Exception as error:  # Whoosh raises many kinds for a damaged index
+        raise IndexUnavailable(f"search index at {generation} cannot be opened: {error}") from error
+
+
+def new_generation(root: Path):
+    """Create an empty index in a new generation directory; returns (path, index)."""
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = root / f"gen-{stamp}-{secrets.token_hex(3)}"
+    path.mkdir()
+    index = FileStorage(str(path)).create_index(build_schema())
+    write_meta(path, schema_version=SCHEMA_VERSION, applied_change_id=0)
+    return path, index
+
+
+def swap_in(root: Path, generation: Path) -> None:
+    """Point ``current`` at ``generation`` in one atomic rename; searchers keep what they have open."""
+    link = current_path(root)
+    temporary = root / f".current-{secrets.token_hex(4)}"
+    temporary.symlink_to(generation.name)
+    os.replace(temporary, link)
+    _remove_old_generations(root, keep=generation)
+
+
+def _remove_old_generations(root: Path, keep: Path) -> None:
+    generations = sorted((p for p in root.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    stale = [p for p in generations if p.resolve() != keep.resolve()][: -(KEEP_GENERATIONS - 1) or None]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path, *, wait: bool = True):
+    """Hold the one-writer lock for this index root (an flock: a crashed writer leaves no stale lock)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "writer.lock", "a+") as handle:
+        flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+        fcntl.flock(handle, flags)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
