@@ -11,7 +11,15 @@ LOCALE_COOKIE = "locale"
 LOCALE_COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
 
+# Babel's plain "en" formats dates and times the American way; a UK council writes 20 November 2025, 09:30.
+BABEL_LOCALES = {"en": "en_GB", "cy": "cy"}
+
+
 def select_locale() -> str:
+    return BABEL_LOCALES[_chosen_language()]
+
+
+def _chosen_language() -> str:
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang", "").strip().lower()
     if asked in languages:
