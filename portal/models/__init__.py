@@ -3,6 +3,7 @@
 from portal.models.accounts import MembershipRole, OrganisationMembership, OutboxMessage, Role, User, UserRole
 from portal.models.audit import AuditEvent, ChangeKind, ListingChange
 from portal.models.base import Base, utcnow
+from portal.models.insights import Postcode, SearchLog
 from portal.models.directory import (
     AccessibilityFeature,
     Contact,
@@ -31,7 +32,7 @@ from portal.models.directory import (
 __all__ = [
     "AccessibilityFeature", "AuditEvent", "Base", "ChangeKind", "Contact", "CostOption", "CostUnit",
     "ListingChange", "LocalOfferAnswer", "Locality", "Location", "MembershipRole", "Need", "Organisation",
-    "OrganisationMembership", "OutboxMessage", "Phone", "RegulatorBody", "Role", "Schedule", "Service",
+    "OrganisationMembership", "OutboxMessage", "Phone", "Postcode", "RegulatorBody", "Role", "Schedule", "SearchLog", "Service",
     "ServiceArea", "ServiceAtLocation", "ServiceLanguage", "ServiceStatus", "Taxonomy", "TaxonomyTerm",
     "User", "UserRole", "VerificationStatus", "Weekday", "public_services_clause", "utcnow",
 ]
