@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from werkzeug.serving import run_simple
 
 
 def register_cli(app: Flask) -> None:
     from portal.account.cli import users_cli
     from portal.demo.cli import demo_cli
     from portal.importers.cli import import_cli
+    from portal.postcodes_cli import postcodes_cli
     from search.cli import search_cli
 
-    for group in (users_cli, demo_cli, import_cli, search_cli):
+    for group in (users_cli, demo_cli, import_cli, search_cli, postcodes_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_server)
 
@@ -34,15 +36,16 @@ def dev_server(host: str, port: int, stripe_port: int) -> None:
     current_app.config["STRIPE_API_BASE"] = stripe_url
     try:
         _print_welcome(f"http://{host}:{port}", stripe_url)
-        # No reloader: it would start a second localstripe in the reloaded process.
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        # No reloader: it would start a second localstripe in the reloaded process. (Flask's app.run refuses
+        # to run inside a `flask` command, so serve with Werkzeug directly.)
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
     finally:
         stripe.terminate()
         stripe.wait(timeout=10)
 
 
 def _print_welcome(url: str, stripe_url: str) -> None:
-    from portal.demo import logins
+    from portal.demo.cli import print_logins
 
     click.echo("")
     click.secho(f"  Care Portal is running at {url}", bold=True)
@@ -50,9 +53,5 @@ def _print_welcome(url: str, stripe_url: str) -> None:
     click.echo(f"  localstripe (no real money moves): {stripe_url}")
     if current_app.config.get("OUTBOX_ENABLED") and not current_app.config.get("MAIL_SERVER"):
         click.echo(f"  Emails the portal sends appear at {url}/outbox")
-    click.echo("")
-    click.echo("  Demo sign-ins:")
-    for row in logins.demo_logins():
-        click.echo(f"    {row['role']:<32} {row['email']:<34} {row['password']}")
-    click.echo("")
-    click.echo("  Press Ctrl+C to stop.")
+    print_logins()
+    click.echo(f"\n  Sign in at {url}/account/sign-in. Press Ctrl+C to stop.\n")
