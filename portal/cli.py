@@ -1,4 +1,4 @@
-"""Command-line groups (``flask users``, ``flask demo``, ``flask import``, ``flask search``) and ``flask dev-server``."""
+"""Command-line groups (`flask users|demo|import|search|postcodes`) and `flask dev-server`."""
 
 from __future__ import annotations
 

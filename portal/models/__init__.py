@@ -3,14 +3,13 @@
 from portal.models.accounts import MembershipRole, OrganisationMembership, OutboxMessage, Role, User, UserRole
 from portal.models.audit import AuditEvent, ChangeKind, ListingChange
 from portal.models.base import Base, utcnow
-from portal.models.insights import Postcode, SearchLog
 from portal.models.directory import (
     AccessibilityFeature,
     Contact,
     CostOption,
     CostUnit,
-    LocalOfferAnswer,
     Locality,
+    LocalOfferAnswer,
     Location,
     Need,
     Organisation,
@@ -28,11 +27,13 @@ from portal.models.directory import (
     Weekday,
     public_services_clause,
 )
+from portal.models.insights import Postcode, SearchLog
 
 __all__ = [
     "AccessibilityFeature", "AuditEvent", "Base", "ChangeKind", "Contact", "CostOption", "CostUnit",
     "ListingChange", "LocalOfferAnswer", "Locality", "Location", "MembershipRole", "Need", "Organisation",
-    "OrganisationMembership", "OutboxMessage", "Phone", "Postcode", "RegulatorBody", "Role", "Schedule", "SearchLog", "Service",
+    "OrganisationMembership", "OutboxMessage", "Phone", "Postcode", "RegulatorBody", "Role", "Schedule",
+    "SearchLog", "Service",
     "ServiceArea", "ServiceAtLocation", "ServiceLanguage", "ServiceStatus", "Taxonomy", "TaxonomyTerm",
     "User", "UserRole", "VerificationStatus", "Weekday", "public_services_clause", "utcnow",
 ]
