@@ -49,6 +49,10 @@ def create_app(config: str | type[Config] | None = None, **overrides) -> Flask:
     _register_template_helpers(app)
     _register_error_handlers(app)
 
+    from search import freshness
+
+    freshness.init_app(app)
+
     from portal.cli import register_cli
 
     register_cli(app)

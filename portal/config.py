@@ -37,6 +37,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SEARCH_INDEX_DIR = _env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
+    # Apply listing changes to the index at the end of the request that committed them (single process);
+    # production runs `flask search sync --follow` as the one indexer instead.
+    SEARCH_SYNC_AFTER_COMMIT = _env_bool("SEARCH_SYNC_AFTER_COMMIT", True)
 
     # Council branding: every page carries these, nothing says GOV.UK.
     COUNCIL_NAME = _env("COUNCIL_NAME", "Aldermoor Borough Council")
@@ -123,6 +126,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    SEARCH_SYNC_AFTER_COMMIT = _env_bool("SEARCH_SYNC_AFTER_COMMIT", False)
     FORCE_HTTPS = _env_bool("FORCE_HTTPS", True)
     STRIPE_REQUIRE_PREPAID = _env_bool("STRIPE_REQUIRE_PREPAID", True)
     SHOW_DEMO_BANNER = _env_bool("SHOW_DEMO_BANNER", False)
