@@ -1,0 +1,318 @@
+"""Postcodes and geometry for "near a postcode": what a typed postcode means, where it is, how far apart two
+places are, and which geohash cells a search circle touches.
+
+Cells: the index stores each place's geohash cell at ``GEOHASH_PRECISION`` = 4 as a keyword term, and a
+distance search ORs the terms of ``cells_within`` before checking exact distance on the candidates. A
+precision-4 cell is 0.352 degrees of longitude by 0.176 of latitude: 39 x 19.5 km at the equator, about
+24 x 19.5 km across Great Britain (latitude 50-58). A 1-5 mile radius then needs 1-4 cells, 10 miles about
+9-12 and 25 miles about 25-35: few enough Term queries to stay cheap, where precision 5 (4.9 x 4.9 km,
+about 3 x 4.9 km here) would need several hundred cells for 25 miles. The price is more candidates for a
+small radius, which the exact distance check on stored coordinates removes.
+
+The geohash arithmetic is written here (a few lines over integer cell indices) rather than taken from a
+library: we need "every cell meeting a circle", which the small PyPI geohash packages do not offer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.extensions import db
+from portal.models import Location, Postcode
+
+EARTH_RADIUS_MILES = 3958.8
+GEOHASH_PRECISION = 4
+# Beyond this a cell filter is pointless (and the set huge): search without one.
+MAX_RADIUS_MILES = 500.0
+
+# --- postcode format ----------------------------------------------------------------------------------------
+# Royal Mail's rules: the first letter is never Q, V or X; the second never I, J or Z; a letter in the third
+# place (A9A) is one of ABCDEFGHJKPSTUW, in the fourth (AA9A) one of ABEHMNPRVWXY; the inward code is a
+# digit and two letters, never C, I, K, M, O or V.
+_FIRST = "[A-PR-UWYZ]"
+_SECOND = "[A-HK-Y]"
+_OUTWARD = re.compile(
+    rf"{_FIRST}[0-9][0-9]?"  # A9, A99
+    rf"|{_FIRST}{_SECOND}[0-9][0-9]?"  # AA9, AA99
+    rf"|{_FIRST}[0-9][A-HJKPSTUW]"  # A9A
+    rf"|{_FIRST}{_SECOND}[0-9][ABEHMNPRV-Y]"  # AA9A
+)
+_INWARD = re.compile("[0-9][ABD-HJLNP-UW-Z]{2}")
+_SPECIAL_FULL = {"GIR0AA": "GIR 0AA"}  # Girobank's historic postcode, the one exception to the rules
+_WHITESPACE = re.compile(r"\s+")
+_LONGEST_INPUT = 16  # a postcode with generous spacing; anything longer is not one
+
+
+def normalise_postcode(text: str) -> str | None:
+    """The postcode in Royal Mail's form ("hp217jf" -> "HP21 7JF"), just the outward code when only that was
+    typed ("hp21" -> "HP21"), or None when ``text`` cannot be a UK postcode."""
+    if not text or len(text) > _LONGEST_INPUT:
+        return None
+    compact = _WHITESPACE.sub("", text).upper()
+    if compact in _SPECIAL_FULL:
+        return _SPECIAL_FULL[compact]
+    if len(compact) >= 5 and _OUTWARD.fullmatch(compact[:-3]) and _INWARD.fullmatch(compact[-3:]):
+        return f"{compact[:-3]} {compact[-3:]}"  # the inward code is always the last three characters
+    if _OUTWARD.fullmatch(compact):
+        return compact
+    return None
+
+
+# --- places -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a typed postcode is: a postcode's own centre, or the centre of an outward code's postcodes."""
+
+    latitude: float
+    longitude: float
+    outward_code: str
+    label: str  # the normalised postcode or outward code, to show back to the person
+    is_outward_only: bool
+
+
+def resolve_place(text: str) -> Place | None:
+    """The place a typed postcode or outward code stands for, or None when it is not a postcode or no
+    postcode we know (from the ONS file or from listings' own locations) matches it."""
+    code = normalise_postcode(text)
+    if code is None:
+        return None
+    if " " not in code:
+        return _outward_place(code)
+    point = _postcode_point(code)
+    if point is None:
+        return None
+    return Place(point[0], point[1], outward_code=code.split(" ")[0], label=code, is_outward_only=False)
+
+
+def _postcode_point(code: str) -> tuple[float, float] | None:
+    row = db.session.execute(
+        sa.select(Postcode.latitude, Postcode.longitude).where(Postcode.postcode == code)
+    ).first()
+    if row is not None:
+        return row.latitude, row.longitude
+    points = [(lat, lon) for found, lat, lon in _listing_points(_spellings(code)) if found == code]
+    return _mean(points)
+
+
+def _spellings(code: str) -> list[str]:
+    """How a listing may have stored ``code``: indexed equality on these finds nearly every real entry."""
+    compact = code.replace(" ", "")
+    return [code, compact, code.lower(), compact.lower()]
+
+
+def _listing_points(spellings: Iterable[str] | None = None, *, outward: str | None = None):
+    """(normalised postcode, latitude, longitude) of listings' own locations, by exact spellings of a
+    postcode or by outward code. Hidden addresses (refuges) are left out: their postcode must not become
+    findable, or a search could pinpoint them."""
+    query = sa.select(Location.postcode, Location.latitude, Location.longitude).where(
+        Location.latitude.is_not(None),
+        Location.longitude.is_not(None),
+        Location.hide_exact_address.is_(False),
+    )
+    if outward is not None:
+        # Any spacing or case: the outward code then exactly three characters.
+        compact = sa.func.upper(sa.func.replace(Location.postcode, " ", ""))
+        query = query.where(compact.like(f"{outward}___"))
+    else:
+        query = query.where(Location.postcode.in_(list(spellings or ())))
+    for postcode, latitude, longitude in db.session.execute(query):
+        code = normalise_postcode(postcode)
+        if code is not None and " " in code:
+            yield code, latitude, longitude
+
+
+def _mean(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    if not points:
+        return None
+    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
+
+
+# Outward centres are averages over hundreds of rows: kept per process for a few minutes (postcodes move
+# rarely), keyed by database so two databases in one process never share an answer.
+_outward_cache: dict[tuple[str, str], tuple[float, Place | None]] = {}
+_CACHE_LIMIT = 5000  # more than the UK's ~3,000 outward codes
+DEFAULT_CACHE_SECONDS = 300
+
+
+def clear_cache() -> None:
+    """Forget cached outward-code centres (after loading postcodes)."""
+    _outward_cache.clear()
+
+
+def _cache_seconds() -> float:
+    # Tests roll every transaction back, so an answer cached in one test would be wrong in the next.
+    default = 0 if current_app.testing else DEFAULT_CACHE_SECONDS
+    return float(current_app.config.get("POSTCODE_CACHE_SECONDS", default))
+
+
+def _outward_place(outward: str) -> Place | None:
+    ttl = _cache_seconds()
+    key = (str(db.engine.url), outward)
+    cached = _outward_cache.get(key)
+    if ttl > 0 and cached is not None and time.monotonic() - cached[0] < ttl:
+        return cached[1]
+    place = _compute_outward_place(outward)
+    if ttl > 0:
+        if len(_outward_cache) >= _CACHE_LIMIT:
+            _outward_cache.clear()
+        _outward_cache[key] = (time.monotonic(), place)
+    return place
+
+
+def _compute_outward_place(outward: str) -> Place | None:
+    """The mean position of every known postcode in ``outward``: the table's rows, plus listings'
+    postcodes the table lacks (each counted once, however many listings share it)."""
+    count, lat_sum, lon_sum = db.session.execute(
+        sa.select(sa.func.count(), sa.func.sum(Postcode.latitude), sa.func.sum(Postcode.longitude)).where(
+            Postcode.outward_code == outward
+        )
+    ).one()
+    count, lat_sum, lon_sum = count or 0, lat_sum or 0.0, lon_sum or 0.0
+    by_postcode: dict[str, list[tuple[float, float]]] = {}
+    for code, latitude, longitude in _listing_points(outward=outward):
+        by_postcode.setdefault(code, []).append((latitude, longitude))
+    if by_postcode:
+        in_table = sa.select(Postcode.postcode).where(Postcode.postcode.in_(list(by_postcode)))
+        known = set(db.session.scalars(in_table))
+        for code, points in by_postcode.items():
+            if code not in known:
+                latitude, longitude = _mean(points)
+                count, lat_sum, lon_sum = count + 1, lat_sum + latitude, lon_sum + longitude
+    if count == 0:
+        return None
+    return Place(lat_sum / count, lon_sum / count, outward_code=outward, label=outward, is_outward_only=True)
+
+
+# --- distance -----------------------------------------------------------------------------------------------
+
+
+def distance_miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in miles (haversine on a sphere of radius 3958.8 miles)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    half_dphi = (phi2 - phi1) / 2
+    half_dlambda = math.radians(lon2 - lon1) / 2
+    a = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
+    return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(a)))
+
+
+# --- geohash cells ------------------------------------------------------------------------------------------
+
+_BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
+
+
+def _bit_counts(precision: int) -> tuple[int, int]:
+    """(longitude bits, latitude bits): geohash interleaves bits starting with longitude."""
+    total = 5 * precision
+    return (total + 1) // 2, total // 2
+
+
+def _index(value: float, low: float, span: float, bits: int) -> int:
+    """The cell index of ``value`` along one axis, clamped at the edges (latitude 90, longitude 180)."""
+    return min((1 << bits) - 1, max(0, math.floor((value - low) / span * (1 << bits))))
+
+
+def _code(ix: int, iy: int, precision: int) -> str:
+    """The geohash of the cell at longitude index ``ix`` and latitude index ``iy``."""
+    lon_bits, lat_bits = _bit_counts(precision)
+    value = 0
+    for position in range(5 * precision):
+        if position % 2 == 0:
+            bit = (ix >> (lon_bits - 1 - position // 2)) & 1
+        else:
+            bit = (iy >> (lat_bits - 1 - position // 2)) & 1
+        value = (value << 1) | bit
+    return "".join(_BASE32[(value >> shift) & 31] for shift in range(5 * (precision - 1), -1, -5))
+
+
+def encode(lat: float, lon: float, precision: int = GEOHASH_PRECISION) -> str:
+    """The standard geohash of a point at ``precision`` characters."""
+    lon_bits, lat_bits = _bit_counts(precision)
+    return _code(_index(lon, -180.0, 360.0, lon_bits), _index(lat, -90.0, 180.0, lat_bits), precision)
+
+
+def cell_of(lat: float, lon: float) -> str:
+    """The geohash cell (precision ``GEOHASH_PRECISION``) holding a point: the term to index a place under."""
+    return encode(lat, lon, GEOHASH_PRECISION)
+
+
+def cell_bounds(cell: str) -> tuple[float, float, float, float]:
+    """(south, north, west, east) in degrees of a geohash cell. Raises ValueError for a malformed cell."""
+    value = 0
+    for char in cell:
+        position = _BASE32.find(char)
+        if position < 0:
+            raise ValueError(f"{cell!r} is not a geohash")
+        value = (value << 5) | position
+    precision = len(cell)
+    lon_bits, lat_bits = _bit_counts(precision)
+    ix = iy = 0
+    for position in range(5 * precision):
+        bit = (value >> (5 * precision - 1 - position)) & 1
+        if position % 2 == 0:
+            ix = (ix << 1) | bit
+        else:
+            iy = (iy << 1) | bit
+    width, height = 360.0 / (1 << lon_bits), 180.0 / (1 << lat_bits)
+    return iy * height - 90.0, (iy + 1) * height - 90.0, ix * width - 180.0, (ix + 1) * width - 180.0
+
+
+def cells_within(lat: float, lon: float, miles: float) -> set[str]:
+    """Every cell that meets the circle of radius ``miles`` round a point (and possibly a few more):
+    the candidates whose exact distance is then checked. Raises ValueError for a negative radius or one
+    above MAX_RADIUS_MILES."""
+    if not 0 <= miles <= MAX_RADIUS_MILES:
+        raise ValueError(f"a search radius must be between 0 and {MAX_RADIUS_MILES:g} miles, not {miles}")
+    lon_bits, lat_bits = _bit_counts(GEOHASH_PRECISION)
+    cell_width, cell_height = 360.0 / (1 << lon_bits), 180.0 / (1 << lat_bits)
+    south, north, west, east = _bounding_box(lat, lon, miles)
+    iy_range = range(_index(south, -90.0, 180.0, lat_bits), _index(north, -90.0, 180.0, lat_bits) + 1)
+    # Longitude indices are left unwrapped so a box crossing 180 degrees stays contiguous; wrapped when named.
+    ix_first, ix_last = math.floor((west + 180.0) / cell_width), math.floor((east + 180.0) / cell_width)
+    ix_last = min(ix_last, ix_first + (1 << lon_bits) - 1)
+    cells: set[str] = set()
+    slack = miles * 1e-9 + 1e-9  # rounding must never drop a cell the circle touches
+    for iy in iy_range:
+        cell_south = iy * cell_height - 90.0
+        for ix in range(ix_first, ix_last + 1):
+            cell_west = ix * cell_width - 180.0
+            box = (cell_south, cell_south + cell_height, cell_west, cell_west + cell_width)
+            if _distance_to_box(lat, lon, *box) <= miles + slack:
+                cells.add(_code(ix % (1 << lon_bits), iy, GEOHASH_PRECISION))
+    return cells
+
+
+def _bounding_box(lat: float, lon: float, miles: float) -> tuple[float, float, float, float]:
+    """(south, north, west, east) in degrees of the smallest latitude/longitude box round the circle."""
+    angle = miles / EARTH_RADIUS_MILES
+    phi = math.radians(lat)
+    south, north = phi - angle, phi + angle
+    if north >= math.pi / 2 or south <= -math.pi / 2:  # the circle holds a pole: every longitude
+        return max(math.degrees(south), -90.0), min(math.degrees(north), 90.0), lon - 180.0, lon + 180.0
+    spread = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(phi))))
+    return math.degrees(south), math.degrees(north), lon - spread, lon + spread
+
+
+def _distance_to_box(lat: float, lon: float, south: float, north: float, west: float, east: float) -> float:
+    """The shortest great-circle distance in miles from a point to a latitude/longitude box."""
+    if west <= lon <= east:
+        # Along the point's own meridian: nearest latitude is the clamped one.
+        return distance_miles(lat, lon, min(max(lat, south), north), lon)
+    phi = math.radians(lat)
+    nearest = math.inf
+    for edge in (west, east):
+        # On a meridian at longitude difference d, the nearest point is at atan2(sin phi, cos phi cos d),
+        # poleward of the point's own latitude; clamp it to the edge, and try the corners too.
+        d = math.radians(edge - lon)
+        best = math.degrees(math.atan2(math.sin(phi), math.cos(phi) * math.cos(d)))
+        for candidate in (min(max(best, south), north), south, north):
+            nearest = min(nearest, distance_miles(lat, lon, candidate, edge))
+    return nearest
