@@ -11,11 +11,14 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     if not _is_sqlite(dbapi_connection):
         return
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so savepoints and
-    # rollbacks behave as on PostgreSQL; enforce foreign keys; wait for a writer instead of failing.
+    # rollbacks behave as on PostgreSQL; enforce foreign keys; wait for a writer instead of failing;
+    # write-ahead logging so readers in other processes (the indexer, other workers) never block a writer
+    # (an in-memory database answers "memory" and carries on).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
 
 
@@ -28,9 +31,3 @@ def _sqlite_on_begin(connection):
 def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
 
-
-def enable_wal(engine: Engine) -> None:
-    """Write-ahead logging lets readers carry on while one process writes (file databases only)."""
-    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA journal_mode = WAL")

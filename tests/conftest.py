@@ -40,8 +40,8 @@ def database_url(request, tmp_path_factory):
 
 
 def make_app(database_url: str, **overrides):
-    index_dir = tempfile.mkdtemp(prefix="careportal-index-")
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, SEARCH_INDEX_DIR=index_dir, **overrides)
+    overrides.setdefault("SEARCH_INDEX_DIR", tempfile.mkdtemp(prefix="careportal-index-"))
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, **overrides)
     with app.app_context():
         upgrade()  # the schema comes from the migrations, on both databases
     return app
