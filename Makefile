@@ -72,7 +72,7 @@ $(POT): babel.cfg $(TRANSLATABLE_SOURCES)
 		--project="Care Portal" --copyright-holder="The council" -o $@ .
 
 $(WELSH_PO): $(POT)
-	$(PYBABEL) -q update --init-missing -i $(POT) -d $(TRANSLATIONS_DIR) -l cy
+	$(PYBABEL) -q update --no-fuzzy-matching --init-missing -i $(POT) -d $(TRANSLATIONS_DIR) -l cy
 	touch $@
 
 $(WELSH_MO): $(WELSH_PO)
@@ -137,3 +137,13 @@ lint: $(VENV_STAMP)
 .PHONY: clean
 clean:
 	rm -rf static/dist static/govuk node_modules $(VENV) instance/search-index
+
+# --- Benchmarks (not tests: they print figures) --------------------------------------------------------------
+# Whoosh beside SQLite FTS5 and PostgreSQL full-text search on one generated corpus, then the search page under
+# gunicorn. `make bench` runs 10,000 listings (under ~10 minutes); `make bench SIZE=50000` or SIZE=1000,10000.
+SIZE ?= 10000
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: $(VENV_STAMP)
+	$(VENV)/bin/python -m bench.search_bench --size $(SIZE) $(BENCH_ARGS)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-import flask_babel
 import pytest
-from flask import render_template_string, request_started
+from flask import render_template_string
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
 from lxml import html as lxml_html
@@ -16,24 +15,10 @@ from wtforms.validators import InputRequired
 
 from portal.i18n import LOCALE_COOKIE
 from tests.support.factories import make_user, sign_in
-from tests.support.html import parse, texts
+from tests.support.html import csrf_token, parse, texts
 
 SITE_PAGES = ["/", "/accessibility-statement", "/privacy", "/cookies", "/contact"]
 WELSH_SKIP_LINK = "Neidio i'r prif gynnwys"
-
-
-@pytest.fixture(autouse=True)
-def locale_chosen_afresh_for_each_request(app):
-    """In production every request has its own `g`; in these tests the `session` fixture's app context
-    outlives the requests, and Flask-Babel caches the chosen locale on `g`. Forget it as each request
-    starts, so "the next request stays Welsh" is really decided by the cookie."""
-
-    def forget_locale(sender, **extra):
-        flask_babel.refresh()
-
-    request_started.connect(forget_locale, app)
-    yield
-    request_started.disconnect(forget_locale, app)
 
 
 def _csp_nonce(response) -> str:
@@ -246,3 +231,10 @@ def test_a_form_without_errors_shows_no_error_summary(app):
             form=FlaskForm(meta={"csrf": False}),
         )
     assert html.strip() == ""
+
+
+def test_a_field_error_is_announced_in_welsh_to_a_welsh_screen_reader_user(client):
+    page = parse(client.get("/account/sign-up?lang=cy"))
+    response = client.post("/account/sign-up?lang=cy", data={"csrf_token": csrf_token(page)})
+    hidden_prefixes = texts(parse(response), "//p[contains(@class, 'govuk-error-message')]/span")
+    assert hidden_prefixes and set(hidden_prefixes) == {"Gwall:"}
