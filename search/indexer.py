@@ -41,6 +41,8 @@ def _load_services(ids: Iterable[UUID], session=None) -> list[Service]:
                 selectinload(Service.languages),
                 selectinload(Service.service_areas).selectinload(ServiceArea.locality),
                 selectinload(Service.locations_at).selectinload(ServiceAtLocation.location),
+                selectinload(Service.schedules),
+                selectinload(Service.cost_options),
             )
         )
     )

@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
-from whoosh import fields
+from whoosh import columns, fields
 from whoosh.analysis import CharsetFilter, SimpleAnalyzer, StemmingAnalyzer
 from whoosh.support.charset import accent_map
 
 # Bump when the schema or the analysis changes: an index of another version is rebuilt at start.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Age groups a service is filed under when its age range overlaps them (a missing bound is open). Discrete
+# keyword terms make the age filter and its counts a cached Term docset, where NumericRange is slow (NOTES.md).
+# (slug, lowest age, highest age); the last group has no upper bound.
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-4", 0, 4),
+    ("5-10", 5, 10),
+    ("11-15", 11, 15),
+    ("16-17", 16, 17),
+    ("18-24", 18, 24),
+    ("25-64", 25, 64),
+    ("65-plus", 65, None),
+)
+
+# How people can attend: the values of the ``attending`` keyword field.
+ATTENDING = ("in-person", "online", "phone")
+DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 def text_analyzer():
     # English stemming, and accent folding so "caf\u00e9" finds "cafe" and Welsh "\u0175" finds "w".
     return StemmingAnalyzer() | CharsetFilter(accent_map)
+
+
+def spelling_analyzer():
+    # Unstemmed, folded words: what "did you mean" suggests and what query words are compared with.
+    return SimpleAnalyzer() | CharsetFilter(accent_map)
+
+
+def age_bands_overlapping(minimum: int | None, maximum: int | None) -> list[str]:
+    """The age groups a range overlaps; None on either side is open ("up to 11", "18 and over")."""
+    low = minimum if minimum is not None else 0
+    high = maximum if maximum is not None else 10_000
+    return [slug for slug, band_low, band_high in AGE_BANDS
+            if low <= (band_high if band_high is not None else 10_000) and band_low <= high]
 
 
 def build_schema() -> fields.Schema:
@@ -21,21 +51,36 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True),
         name=fields.TEXT(analyzer=analyzer, field_boost=3.0, phrase=True),
+        # For sorting a search without words alphabetically.
+        sort_name=fields.ID(sortable=True),
         # One catch-all body field: faster than searching several (NOTES.md).
         body=fields.TEXT(analyzer=analyzer, phrase=True),
-        # Unstemmed words, for "did you mean" suggestions from the index's own vocabulary.
-        spelling=fields.TEXT(analyzer=SimpleAnalyzer() | CharsetFilter(accent_map), spelling=True),
+        spelling=fields.TEXT(analyzer=spelling_analyzer(), spelling=True),
         organisation=fields.ID(stored=True),
         categories=fields.KEYWORD(commas=True, lowercase=False),
         needs=fields.KEYWORD(commas=True, lowercase=False),
         localities=fields.KEYWORD(commas=True, lowercase=False),
         languages=fields.KEYWORD(commas=True, lowercase=True),
+        ages=fields.KEYWORD(commas=True, lowercase=False),
+        days=fields.KEYWORD(commas=True, lowercase=False),
+        attending=fields.KEYWORD(commas=True, lowercase=False),
+        # Geohash cells of the service's places (search.geo.cell_of): a cheap candidate set for a radius.
+        cells=fields.KEYWORD(commas=True, lowercase=False),
+        # "lat,lon;lat,lon" in degrees: exact distance is checked on the candidates the cells give.
+        points=fields.COLUMN(columns.VarBytesColumn()),
         min_age=fields.NUMERIC(int, bits=32, signed=True, stored=False),
         max_age=fields.NUMERIC(int, bits=32, signed=True, stored=False),
+        # Micro-degrees of the first place: NUMERIC(float) crashes on add_document (NOTES.md).
+        latitude=fields.NUMERIC(int, bits=64, signed=True),
+        longitude=fields.NUMERIC(int, bits=64, signed=True),
+        # The lowest price in pence, when the service states one.
+        price=fields.NUMERIC(int, bits=64, signed=True),
         is_free=fields.BOOLEAN(),
         in_person=fields.BOOLEAN(),
         online=fields.BOOLEAN(),
         by_phone=fields.BOOLEAN(),
         local_offer=fields.BOOLEAN(),
+        # Bought with a direct payment through the marketplace; no offers exist yet, so always False for now.
+        dp_purchasable=fields.BOOLEAN(),
         updated=fields.NUMERIC(int, bits=64, sortable=True, stored=True),
     )

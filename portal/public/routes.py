@@ -11,9 +11,10 @@ from collections.abc import Callable
 from flask import abort, current_app, render_template, request, url_for
 
 from portal.data import directory
+from portal.extensions import db
 from portal.i18n import current_language, money
 from portal.models import utcnow
-from portal.public import bp, presenters
+from portal.public import bp, presenters, search_page
 from portal.public.forms import SearchForm
 
 RESULTS_PER_PAGE = 20
@@ -67,17 +68,14 @@ def home():
 @bp.get("/services")
 def search_services():
     form = SearchForm(formdata=request.args)
-    results = pages = None
+    page = None
     if form.validate():
-        results = directory.search_services_in_database(
-            text=form.q.data or "", page=_page_number(), per_page=RESULTS_PER_PAGE
-        )
-        asked = {"q": form.q.data, "postcode": form.postcode.data}
-        arguments = {name: value for name, value in asked.items() if value}
-        pages = _pages_for(results, lambda n: url_for("public.search_services", **arguments, page=n))
-    return render_template(
-        "public/search_services.html", form=form, results=results, pagination=pages, query=form.q.data or ""
-    )
+        page = search_page.build(form, page_number=_page_number(), per_page=RESULTS_PER_PAGE,
+                                 language=current_language())
+    html = render_template("public/search_services.html", form=form, page=page, query=form.q.data or "")
+    # The demand log entry; committed after rendering, as a commit first would expire the loaded rows.
+    db.session.commit()
+    return html
 
 
 @bp.get("/categories/<slug>")

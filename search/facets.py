@@ -1,0 +1,133 @@
+"""Filters and their counts from sets of document numbers cached per index generation.
+
+Building a filter's document set from the postings on every query is what makes naive Whoosh facets slow
+(NOTES.md); the set of documents holding a filter term only changes when the index does, so each searcher
+(one per index generation) keeps its own cache, and a search is then set intersections.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from whoosh import query as q
+
+DocSet = frozenset[int]
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    """A filter on the search page: its URL parameter and the index field it reads. A ``flag`` group is one
+    checkbox over a BOOLEAN field; the others offer each value of a keyword field."""
+
+    name: str
+    field: str
+    flag: bool = False
+
+
+GROUPS: tuple[FacetGroup, ...] = (
+    FacetGroup("category", "categories"),
+    FacetGroup("need", "needs"),
+    FacetGroup("age", "ages"),
+    FacetGroup("locality", "localities"),
+    FacetGroup("attending", "attending"),
+    FacetGroup("day", "days"),
+    FacetGroup("free", "is_free", flag=True),
+    FacetGroup("dp", "dp_purchasable", flag=True),
+    FacetGroup("local_offer", "local_offer", flag=True),
+)
+GROUP_BY_NAME = {group.name: group for group in GROUPS}
+FLAG_VALUE = "yes"  # the value a flag's checkbox sends
+MAX_CACHED_PHRASES = 512
+
+
+class DocSets:
+    """Cached document sets for one searcher; safe to share between threads (a lost race only recomputes)."""
+
+    def __init__(self, searcher) -> None:
+        self.searcher = searcher
+        self._sets: dict[tuple[str, object], DocSet] = {}
+        self._values: dict[str, tuple[str, ...]] = {}
+        self._every: DocSet | None = None
+        self._phrases: dict[q.Query, DocSet] = {}
+        self._lock = threading.Lock()
+
+    def every(self) -> DocSet:
+        if self._every is None:
+            self._every = frozenset(self.searcher.reader().all_doc_ids())
+        return self._every
+
+    def term(self, fieldname: str, value: object) -> DocSet:
+        key = (fieldname, value)
+        found = self._sets.get(key)
+        if found is None:
+            found = frozenset(self.searcher.docs_for_query(q.Term(fieldname, value)))
+            with self._lock:
+                self._sets[key] = found
+        return found
+
+    def query(self, query: q.Query) -> DocSet:
+        """Documents matching ``query``; cached when it holds a phrase (a synonym's, mostly: a small set that
+        recurs), as Whoosh's phrase matching is its slowest. Plain terms read their postings each time."""
+        if not any(isinstance(leaf, q.Phrase) for leaf in query.leaves()):
+            return frozenset(self.searcher.docs_for_query(query))
+        found = self._phrases.get(query)
+        if found is None:
+            found = frozenset(self.searcher.docs_for_query(query))
+            with self._lock:
+                if len(self._phrases) >= MAX_CACHED_PHRASES:
+                    self._phrases.pop(next(iter(self._phrases)))
+                self._phrases[query] = found
+        return found
+
+    def values(self, fieldname: str) -> tuple[str, ...]:
+        """Every value of a keyword field in this generation of the index."""
+        found = self._values.get(fieldname)
+        if found is None:
+            found = tuple(term.decode("utf-8") for term in self.searcher.reader().lexicon(fieldname))
+            self._values[fieldname] = found
+        return found
+
+    def group(self, group: FacetGroup, values: Iterable[str]) -> DocSet:
+        """Documents with any of ``values`` (OR within one filter)."""
+        if group.flag:
+            return self.term(group.field, True)
+        sets = [self.term(group.field, value) for value in values]
+        if not sets:
+            return frozenset()
+        return sets[0] if len(sets) == 1 else frozenset().union(*sets)
+
+
+def intersect(first: DocSet, *others: DocSet) -> DocSet:
+    result = first
+    for other in sorted(others, key=len):
+        if not result:
+            break
+        result = result & other
+    return result
+
+
+@dataclass(frozen=True)
+class Filtered:
+    allowed: DocSet  # matched documents passing every filter
+    counts: dict[str, dict[str, int]]  # group name -> value -> results if that value were (also) chosen
+
+
+def apply_filters(docsets: DocSets, matched: DocSet, selected: Mapping[str, tuple[str, ...]],
+                  restrict: DocSet | None = None) -> Filtered:
+    """Filters combine with AND; each option's count is what the search would give with that option and
+    every other filter (the other groups' choices, within its own group only itself)."""
+    chosen = {name: docsets.group(GROUP_BY_NAME[name], values)
+              for name, values in selected.items() if values and name in GROUP_BY_NAME}
+    fixed = [restrict] if restrict is not None else []
+    allowed = intersect(matched, *chosen.values(), *fixed)
+    counts: dict[str, dict[str, int]] = {}
+    for group in GROUPS:
+        base = intersect(matched, *(s for name, s in chosen.items() if name != group.name), *fixed)
+        if group.flag:
+            counts[group.name] = {FLAG_VALUE: len(base & docsets.term(group.field, True))}
+        else:
+            counts[group.name] = {value: len(base & docsets.term(group.field, value))
+                                  for value in docsets.values(group.field)}
+    return Filtered(allowed=allowed, counts=counts)

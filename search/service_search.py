@@ -1,0 +1,252 @@
+"""Searching the directory's services: what the search page asks the index.
+
+The index supplies only ids in order, the total, each filter option's count, a spelling suggestion and
+distances; the page loads the rows themselves from the database.
+
+When every word matching finds nothing, a misspelt word also matches similar index words; when that finds
+nothing either, services matching most of the words are shown, and the outcome says which happened.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import query as q
+
+from search import geo
+from search.analysis import Unit, units_of
+from search.documents import decode_points
+from search.facets import DocSet, DocSets, apply_filters, intersect
+from search.query import TEXT_FIELDS, all_words, any_words, unit_alternatives
+from search.searcher import searching
+
+# Text relevance is blended with distance for the best few hundred matches when a postcode is given.
+RERANK_DEPTH = 200
+SUGGESTIONS_PER_WORD = 3
+DISTANCE_HALF_WEIGHT_MILES = 5.0  # a result this far away keeps half its text score
+
+
+class Match(enum.Enum):
+    ALL_WORDS = "all"  # every word matched (or there were no words)
+    SIMILAR_WORDS = "similar"  # only with misspelt words matching similar ones
+    SOME_WORDS = "some"  # most of the words matched, not all
+    NOTHING = "nothing"
+
+
+class Sort(enum.Enum):
+    RELEVANCE = "relevance"
+    DISTANCE = "distance"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True)
+class Near:
+    latitude: float
+    longitude: float
+    radius_miles: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str = ""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    near: Near | None = None
+    sort: Sort = Sort.RELEVANCE
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    ids: list[uuid.UUID]  # the page's services, in order
+    total: int
+    counts: dict[str, dict[str, int]]
+    match: Match
+    suggestion: str | None  # the text with misspelt words corrected, when the index knows better words
+    distances: dict[uuid.UUID, float]  # miles from the place asked about, for services on the page with places
+    highlight_terms: frozenset[str]  # the indexed (stemmed) words that matched, for snippets
+
+
+def search_services(root: Path, request: SearchRequest) -> SearchOutcome:
+    """Raises store.IndexUnavailable when there is no usable index (the page then searches the database)."""
+    with searching(root) as (searcher, docsets):
+        return _Search(searcher, docsets, request).run()
+
+
+class _Search:
+    def __init__(self, searcher, docsets: DocSets, request: SearchRequest) -> None:
+        self.searcher, self.docsets, self.request = searcher, docsets, request
+        self.reader = searcher.reader()
+        self.units = units_of(request.text)
+        self._points = None
+
+    # --- spelling ---------------------------------------------------------------------------------------
+
+    def misspelt(self) -> dict[str, list[str]]:
+        """Words the index has never seen, each with the index's closest words, best first (single words
+        only: a quoted phrase or a known synonym is deliberate)."""
+        corrector = self.searcher.corrector("spelling")
+        words: dict[str, list[str]] = {}
+        for unit in self.units:
+            if unit.quoted or unit.is_synonym:
+                continue
+            for word in unit.words:
+                if len(word) >= 3 and not word.isdigit() and ("spelling", word) not in self.reader:
+                    words[word] = list(corrector.suggest(word, limit=SUGGESTIONS_PER_WORD, prefix=1))
+        return words
+
+    def suggestion(self, misspelt: Mapping[str, list[str]]) -> str | None:
+        """The typed words with each misspelt one replaced by the index's closest word ("did you mean")."""
+        corrected, changed = [], False
+        for unit in self.units:
+            for word in unit.words:
+                if misspelt.get(word):
+                    word, changed = misspelt[word][0], True
+                corrected.append(word)
+        return " ".join(corrected) if changed else None
+
+    # --- matching ---------------------------------------------------------------------------------------
+
+    def _unit_docs(self, unit: Unit, misspelt: Mapping[str, list[str]]) -> DocSet:
+        sets = [self.docsets.query(alternative) for alternative in unit_alternatives(unit, misspelt=misspelt)]
+        return frozenset().union(*sets) if len(sets) > 1 else (sets[0] if sets else frozenset())
+
+    def _matching(self, misspelt: Mapping[str, list[str]]) -> list[DocSet]:
+        """The documents matching each searchable unit, from set algebra over (cached) alternatives."""
+        return [self._unit_docs(unit, misspelt) for unit in self.units if unit_alternatives(unit)]
+
+    @staticmethod
+    def _most(unit_docs: list[DocSet]) -> DocSet:
+        needed = max(1, math.ceil(len(unit_docs) / 2))
+        hits: dict[int, int] = {}
+        for docs in unit_docs:
+            for docnum in docs:
+                hits[docnum] = hits.get(docnum, 0) + 1
+        return frozenset(docnum for docnum, count in hits.items() if count >= needed)
+
+    def _attempts(self, misspelt: Mapping[str, list[str]]):
+        """(how it matched, a query to rank by, the documents matching) in the order to try them. The ranking
+        query is loose (phrases as words): the documents are already known to match exactly."""
+        exact = self._matching({})
+        if not exact:
+            yield Match.ALL_WORDS, None, self.docsets.every()
+            return
+        yield Match.ALL_WORDS, all_words(self.units, loose=True), intersect(*exact)
+        if misspelt:
+            similar = self._matching(misspelt)
+            yield Match.SIMILAR_WORDS, all_words(self.units, misspelt=misspelt, loose=True), intersect(*similar)
+        else:
+            similar = exact
+        if len(similar) > 1:
+            yield Match.SOME_WORDS, any_words(self.units, misspelt=misspelt, loose=True), self._most(similar)
+
+    def run(self) -> SearchOutcome:
+        restrict = self._within_radius()
+        misspelt = self.misspelt()
+        for match, query, matched in self._attempts(misspelt):
+            filtered = apply_filters(self.docsets, matched, self.request.filters, restrict)
+            if filtered.allowed:
+                break
+            if match is Match.ALL_WORDS:
+                first = (query, filtered)
+        else:
+            match, (query, filtered) = Match.NOTHING, first
+        ordered = self._order(query, filtered.allowed) if filtered.allowed else []
+        return SearchOutcome(
+            ids=[uuid.UUID(self.searcher.stored_fields(docnum)["id"]) for docnum in ordered],
+            total=len(filtered.allowed),
+            counts=filtered.counts,
+            match=match,
+            suggestion=self.suggestion(misspelt),
+            distances=self._page_distances(ordered),
+            highlight_terms=self._highlight_terms(query),
+        )
+
+    # --- place ------------------------------------------------------------------------------------------
+
+    def _distance(self, docnum: int) -> float | None:
+        near = self.request.near
+        if self._points is None:
+            self._points = self.reader.column_reader("points")
+        points = decode_points(self._points[docnum])
+        if near is None or not points:
+            return None
+        return min(geo.distance_miles(near.latitude, near.longitude, lat, lon) for lat, lon in points)
+
+    def _remote(self) -> DocSet:
+        return self.docsets.term("attending", "online") | self.docsets.term("attending", "phone")
+
+    def _within_radius(self) -> DocSet | None:
+        """Services with a place within the radius, and every online or phone service wherever it is."""
+        near = self.request.near
+        if near is None or near.radius_miles is None:
+            return None
+        cells = geo.cells_within(near.latitude, near.longitude, near.radius_miles)
+        candidates = frozenset().union(*(self.docsets.term("cells", cell) for cell in cells))
+        close = frozenset(docnum for docnum in candidates
+                          if (distance := self._distance(docnum)) is not None and distance <= near.radius_miles)
+        return close | self._remote()
+
+    def _page_distances(self, ordered: list[int]) -> dict[uuid.UUID, float]:
+        if self.request.near is None:
+            return {}
+        distances = {}
+        for docnum in ordered:
+            distance = self._distance(docnum)
+            if distance is not None:
+                distances[uuid.UUID(self.searcher.stored_fields(docnum)["id"])] = distance
+        return distances
+
+    # --- order ------------------------------------------------------------------------------------------
+
+    def _order(self, query: q.Query | None, allowed: DocSet) -> list[int]:
+        request = self.request
+        start = (request.page - 1) * request.per_page
+        end = start + request.per_page
+        if request.sort is Sort.UPDATED:
+            return self._sorted(query, allowed, "updated", end, reverse=True)[start:end]
+        if request.near is not None and (request.sort is Sort.DISTANCE or query is None):
+            return self._by_distance(allowed)[start:end]
+        if query is None:
+            return self._sorted(None, allowed, "sort_name", end)[start:end]
+        if request.near is not None:
+            return self._relevance_near(query, allowed, end)[start:end]
+        results = self.searcher.search(query, filter=set(allowed), limit=end)
+        return [hit.docnum for hit in results][start:end]
+
+    def _sorted(self, query, allowed: DocSet, column: str, limit: int, reverse: bool = False) -> list[int]:
+        results = self.searcher.search(query or q.Every(), filter=set(allowed), limit=limit, sortedby=column,
+                                       reverse=reverse)
+        return [hit.docnum for hit in results]
+
+    def _by_distance(self, allowed: DocSet) -> list[int]:
+        names = self.reader.column_reader("sort_name")
+        # Nearest first; services without a place (online, phone) after, alphabetically.
+        return sorted(allowed, key=lambda d: (self._distance(d) is None, self._distance(d) or 0.0, names[d]))
+
+    def _relevance_near(self, query: q.Query, allowed: DocSet, end: int) -> list[int]:
+        hits = list(self.searcher.search(query, filter=set(allowed), limit=max(end, RERANK_DEPTH)))
+        if not hits:
+            return []
+        top = hits[0].score or 1.0
+
+        def blended(hit) -> float:
+            distance = self._distance(hit.docnum)
+            miles = DISTANCE_HALF_WEIGHT_MILES if distance is None else distance
+            return (hit.score / top) / (1 + miles / DISTANCE_HALF_WEIGHT_MILES)
+
+        return [hit.docnum for hit in sorted(hits, key=blended, reverse=True)]
+
+    # --- snippets ---------------------------------------------------------------------------------------
+
+    def _highlight_terms(self, query: q.Query | None) -> frozenset[str]:
+        if query is None:
+            return frozenset()
+        terms = query.existing_terms(self.reader, phrases=True, expand=True)
+        return frozenset(text.decode("utf-8") if isinstance(text, bytes) else text
+                         for fieldname, text in terms if fieldname in TEXT_FIELDS)
