@@ -13,6 +13,7 @@ from portal.models.directory import (
     Location,
     Need,
     Organisation,
+    OrganisationKind,
     Phone,
     RegulatorBody,
     Schedule,
@@ -28,8 +29,21 @@ from portal.models.directory import (
     public_services_clause,
 )
 from portal.models.insights import Postcode, SearchLog
+from portal.models.workflow import (
+    JoinRequest,
+    ListingReminder,
+    ListingRevision,
+    ListingVersion,
+    OrganisationInvitation,
+    ProblemReport,
+    ReportState,
+    RequestState,
+    RevisionState,
+)
 
 __all__ = [
+    "JoinRequest", "ListingReminder", "ListingRevision", "ListingVersion", "OrganisationInvitation",
+    "OrganisationKind", "ProblemReport", "ReportState", "RequestState", "RevisionState",
     "AccessibilityFeature", "AuditEvent", "Base", "ChangeKind", "Contact", "CostOption", "CostUnit",
     "ListingChange", "LocalOfferAnswer", "Locality", "Location", "MembershipRole", "Need", "Organisation",
     "OrganisationMembership", "OutboxMessage", "Phone", "Postcode", "RegulatorBody", "Role", "Schedule",

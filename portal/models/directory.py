@@ -27,6 +27,14 @@ class RegulatorBody(enum.Enum):
     OFSTED = "ofsted"
 
 
+class OrganisationKind(enum.Enum):
+    CHARITY = "charity"
+    COMPANY = "company"
+    SOLE_TRADER = "sole_trader"  # e.g. a self-employed personal assistant
+    COMMUNITY_GROUP = "community_group"
+    PUBLIC_BODY = "public_body"
+
+
 class ServiceStatus(enum.Enum):
     """ORUK service.status values."""
 
@@ -75,6 +83,11 @@ class Organisation(UUIDPrimaryKey, Timestamps, Base):
         enum_column(VerificationStatus), default=VerificationStatus.PENDING
     )
     verified_at: Mapped[datetime | None]
+    kind: Mapped[OrganisationKind | None] = mapped_column(enum_column(OrganisationKind))
+    # What the council checks before approving a provider.
+    insurance_expires_on: Mapped[date | None]  # public liability insurance
+    dbs_checked_on: Mapped[date | None]  # sole-trader personal assistants: date of the DBS check
+    verification_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")  # the council's reason on a decision
     # Provenance for imported records: which feed, and the record's id there.
     source: Mapped[str | None] = mapped_column(sa.String(100))
     source_id: Mapped[str | None] = mapped_column(sa.String(100))
@@ -143,7 +156,11 @@ class Service(UUIDPrimaryKey, Timestamps, Base):
     local_offer_url: Mapped[str | None] = mapped_column(sa.String(500))
     assured_date: Mapped[date | None]
     last_checked_at: Mapped[datetime | None]
+    # Null until a moderator first approves it: a provider's new listing is not public before then.
     published_at: Mapped[datetime | None]
+    # Emergency unpublish by the council: off the site at once, whatever its status.
+    unpublished_at: Mapped[datetime | None]
+    unpublished_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     source: Mapped[str | None] = mapped_column(sa.String(100))
     source_id: Mapped[str | None] = mapped_column(sa.String(100))
 
@@ -186,13 +203,20 @@ class Service(UUIDPrimaryKey, Timestamps, Base):
 
     @property
     def is_public(self) -> bool:
-        """Shown to residents and in search: active, from an approved organisation."""
-        return self.status is ServiceStatus.ACTIVE and self.organisation.is_approved
+        """Shown to residents and in search: published, not unpublished, active, from an approved organisation."""
+        return (
+            self.published_at is not None
+            and self.unpublished_at is None
+            and self.status is ServiceStatus.ACTIVE
+            and self.organisation.is_approved
+        )
 
 
 def public_services_clause() -> sa.ColumnElement[bool]:
     """The SQL form of ``Service.is_public``, for queries."""
     return sa.and_(
+        Service.published_at.is_not(None),
+        Service.unpublished_at.is_(None),
         Service.status == ServiceStatus.ACTIVE,
         Service.organisation_id.in_(
             sa.select(Organisation.id).where(Organisation.verification_status == VerificationStatus.APPROVED)

@@ -57,6 +57,7 @@ def make_organisation(*, name: str | None = None, approved: bool = True, **field
 
 
 def make_service(*, organisation: Organisation | None = None, name: str | None = None, **fields) -> Service:
+    fields.setdefault("published_at", datetime.now(UTC))  # a listing the council has approved, unless told
     service = Service(
         organisation=organisation or make_organisation(),
         name=name or f"Service {next(_sequence)}",
