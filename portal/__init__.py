@@ -117,10 +117,14 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
+    from portal.council import bp as council_bp
+    from portal.provider import bp as provider_bp
     from portal.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(provider_bp)
+    app.register_blueprint(council_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,0 +1,3 @@
+"""Council pages: audit."""
+
+from portal.council import bp  # noqa: F401

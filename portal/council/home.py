@@ -1,0 +1,3 @@
+"""Council pages: home."""
+
+from portal.council import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Council pages: moderation."""
+
+from portal.council import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Council pages: providers."""
+
+from portal.council import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Council pages: reports."""
+
+from portal.council import bp  # noqa: F401

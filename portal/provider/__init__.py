@@ -1,0 +1,21 @@
+"""Provider self-service: organisations, members and invitations, listings and their drafts, reports.
+
+Signed-in provider users only; every record is reached through portal/data/access.py, so a user sees only
+their own organisations' things (anything else is "not found")."""
+
+from flask import Blueprint, abort
+
+from portal.data.access import NotPermitted
+from portal.models import Role
+from portal.security import guard_blueprint, roles_required
+
+bp = Blueprint("provider", __name__, url_prefix="/provider")
+guard_blueprint(bp, roles_required(Role.PROVIDER))
+
+
+@bp.errorhandler(NotPermitted)
+def not_permitted(error):
+    abort(404)
+
+
+from portal.provider import dashboard, listings, organisations, reports  # noqa: E402,F401

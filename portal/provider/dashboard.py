@@ -1,0 +1,3 @@
+"""Provider pages: dashboard."""
+
+from portal.provider import bp  # noqa: F401

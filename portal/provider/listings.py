@@ -1,0 +1,3 @@
+"""Provider pages: listings."""
+
+from portal.provider import bp  # noqa: F401

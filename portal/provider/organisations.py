@@ -1,0 +1,3 @@
+"""Provider pages: organisations."""
+
+from portal.provider import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Provider pages: reports."""
+
+from portal.provider import bp  # noqa: F401
