@@ -12,6 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from whoosh import query as q
+from whoosh.matching.wrappers import FilterMatcher
+
+from search.documents import decode_points
 
 DocSet = frozenset[int]
 
@@ -42,6 +45,49 @@ FLAG_VALUE = "yes"  # the value a flag's checkbox sends
 MAX_CACHED_PHRASES = 512
 
 
+def _leaf_term_ids(reader, fieldname: str, text) -> list[int]:
+    """Document numbers (within one segment) holding a term, read a postings block at a time: iterating a
+    Whoosh matcher costs several Python calls per document, a block is one list."""
+    if (fieldname, text) not in reader:
+        return []
+    matcher = reader.postings(fieldname, text)
+    deleted = None
+    if isinstance(matcher, FilterMatcher):  # the segment has deletions: Whoosh filters them out one by one
+        matcher, deleted = matcher.child, reader.deleted_docs_set
+    if not all(hasattr(matcher, name) for name in ("_read_ids", "_next_block", "_atend", "_ids")):
+        ids = list(matcher.all_ids())  # not Whoosh 3's codec: the slow, general way
+    else:
+        ids = []
+        while not matcher._atend:  # the whoosh3 codec's block reader (whoosh-reloaded is pinned and frozen)
+            if matcher._ids is None:
+                matcher._read_ids()
+            ids.extend(matcher._ids)
+            matcher._next_block()
+    return [docnum for docnum in ids if docnum not in deleted] if deleted else ids
+
+
+def term_docs(reader, fieldname: str, text) -> DocSet:
+    """Every (live) document holding a term, as global document numbers."""
+    found: list[int] = []
+    for leaf, offset in reader.leaf_readers():
+        ids = _leaf_term_ids(leaf, fieldname, text)
+        found.extend(ids if not offset else (docnum + offset for docnum in ids))
+    return frozenset(found)
+
+
+def query_docs(searcher, reader, query: q.Query) -> DocSet:
+    """Documents matching ``query``: terms from their postings and set algebra for And/Or, Whoosh's own
+    matching for anything else (phrases, fuzzy terms)."""
+    if isinstance(query, q.Term):
+        return term_docs(reader, query.fieldname, query.text)
+    if isinstance(query, q.Or) and query.subqueries:
+        return frozenset().union(*(query_docs(searcher, reader, sub) for sub in query.subqueries))
+    if isinstance(query, q.And) and query.subqueries:
+        sets = sorted((query_docs(searcher, reader, sub) for sub in query.subqueries), key=len)
+        return intersect(*sets)
+    return frozenset(searcher.docs_for_query(query))
+
+
 class DocSets:
     """Cached document sets for one searcher; safe to share between threads (a lost race only recomputes)."""
 
@@ -51,7 +97,18 @@ class DocSets:
         self._values: dict[str, tuple[str, ...]] = {}
         self._every: DocSet | None = None
         self._phrases: dict[q.Query, DocSet] = {}
+        self._points: dict[int, list[tuple[float, float]]] = {}
+        self._points_column = None
         self._lock = threading.Lock()
+
+    def points(self, docnum: int) -> list[tuple[float, float]]:
+        """A document's places (latitude, longitude), decoded once per index generation."""
+        found = self._points.get(docnum)
+        if found is None:
+            if self._points_column is None:
+                self._points_column = self.searcher.reader().column_reader("points")
+            found = self._points[docnum] = decode_points(self._points_column[docnum])
+        return found
 
     def every(self) -> DocSet:
         if self._every is None:
@@ -62,7 +119,7 @@ class DocSets:
         key = (fieldname, value)
         found = self._sets.get(key)
         if found is None:
-            found = frozenset(self.searcher.docs_for_query(q.Term(fieldname, value)))
+            found = term_docs(self.searcher.reader(), fieldname, value)
             with self._lock:
                 self._sets[key] = found
         return found
@@ -71,10 +128,10 @@ class DocSets:
         """Documents matching ``query``; cached when it holds a phrase (a synonym's, mostly: a small set that
         recurs), as Whoosh's phrase matching is its slowest. Plain terms read their postings each time."""
         if not any(isinstance(leaf, q.Phrase) for leaf in query.leaves()):
-            return frozenset(self.searcher.docs_for_query(query))
+            return query_docs(self.searcher, self.searcher.reader(), query)
         found = self._phrases.get(query)
         if found is None:
-            found = frozenset(self.searcher.docs_for_query(query))
+            found = query_docs(self.searcher, self.searcher.reader(), query)
             with self._lock:
                 if len(self._phrases) >= MAX_CACHED_PHRASES:
                     self._phrases.pop(next(iter(self._phrases)))

@@ -7,6 +7,7 @@ nothing: the next sync picks the rows up.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from uuid import UUID
@@ -14,6 +15,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, selectinload
+from whoosh import fields
+from whoosh import index as whoosh_index
 
 from portal.extensions import db
 from portal.models import ListingChange, Service, ServiceArea, ServiceAtLocation, TaxonomyTerm
@@ -21,6 +24,29 @@ from search import store
 from search.documents import service_document
 
 BATCH_SIZE = 500
+# A rebuild's posting pool: large enough that a 50k-listing build sorts in memory instead of pickling sorted
+# runs to temporary files and merging them back (a third of a rebuild's time with Whoosh's 128 MB default).
+REBUILD_POOL_MB = 512
+# From this many listings a rebuild runs two sub-writer processes (the machine's cores; the parent loads rows).
+PARALLEL_FROM = 2000
+REBUILD_PROCESSES = 2
+# A sync leaves its segment unmerged until the index has this many segments.
+MERGE_FROM_SEGMENTS = 8
+
+
+def _with_column_checks_cached(writer):
+    """Whoosh asks, for every posting it writes, whether the field has a length column, and asks the file
+    system each time the answer is no (keyword, ID and numeric fields): a stat() per posting. The answer
+    cannot change while the segment is written, so remember it."""
+    make_reader = writer.per_document_reader
+
+    def per_document_reader():
+        reader = make_reader()
+        reader.has_column = functools.lru_cache(maxsize=None)(reader.has_column)
+        return reader
+
+    writer.per_document_reader = per_document_reader
+    return writer
 
 
 def index_root() -> Path:
@@ -85,7 +111,9 @@ def sync() -> int:
     Raises store.IndexUnavailable when there is no usable index (rebuild it)."""
     root = index_root()
     with store.writer_lock(root):
-        index = store.open_current(root)
+        # Without mmap: the writer opens its segments in ~30 ms at any size, where mapping them grows with the
+        # index (NOTES.md); searchers keep the default storage.
+        index = store.open_current(root, mmap=False)
         generation = store.current_path(root).resolve()
         after = store.read_meta(generation).get("applied_change_id", 0)
         if latest_change_id() <= after:
@@ -96,9 +124,50 @@ def sync() -> int:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        # A change's own small segment is committed without merging (the fast path a resident waits on);
+        # once enough have piled up, Whoosh's usual small-segment merge tidies them in one commit.
+        writer.commit(merge=len(writer.segments) >= MERGE_FROM_SEGMENTS)
         store.write_meta(generation, applied_change_id=new_mark)
         return applied
+
+
+def _rebuild_writer(index, listings: int):
+    """One writer process for a small directory (and the tests): documents keep the database's id order. From
+    PARALLEL_FROM listings on, two sub-writer processes analyse documents side by side and each leaves its own
+    segment (multisegment: no single-threaded merge at the end), about doubling a rebuild's throughput."""
+    if listings >= PARALLEL_FROM and REBUILD_PROCESSES > 1:
+        return _with_column_checks_cached(index.writer(procs=REBUILD_PROCESSES, multisegment=True,
+                                                       limitmb=REBUILD_POOL_MB // REBUILD_PROCESSES))
+    return _with_column_checks_cached(index.writer(limitmb=REBUILD_POOL_MB))
+
+
+def _cancel(writer) -> None:
+    # A multiprocess writer's cancel() only flags its sub-processes in this process: they would wait on their
+    # job queue for ever (and the interpreter waits for them at exit). Stop them first.
+    for task in getattr(writer, "tasks", ()):
+        task.terminate()
+        task.join()
+    writer.cancel()
+
+
+def _checked(schema, document: dict) -> dict:
+    """Raise here, in this process, for a document Whoosh would reject: a multiprocess writer's sub-writer that
+    raises is lost silently and can leave the writer waiting for ever (NOTES.md)."""
+    for name, value in document.items():
+        field = schema[name]  # KeyError for a field the schema lacks
+        if isinstance(field, fields.NUMERIC):
+            low, high = -(1 << (field.bits - 1)), (1 << (field.bits - 1)) - 1
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name}={value!r} is not a {field.bits}-bit integer")
+        elif isinstance(field, fields.BOOLEAN):
+            if not isinstance(value, bool):
+                raise ValueError(f"{name}={value!r} is not a boolean")
+        elif isinstance(field, fields.COLUMN):
+            if not isinstance(value, bytes):
+                raise ValueError(f"{name}={value!r} is not bytes")
+        elif not isinstance(value, str):
+            raise ValueError(f"{name}={value!r} is not text")
+    return document
 
 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
@@ -108,30 +177,49 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     root = index_root()
     with store.writer_lock(root):
         mark = latest_change_id()
+        batches = list(_public_service_ids_in_batches())
         generation, index = store.new_generation(root)
-        writer = index.writer()
+        writer = _rebuild_writer(index, sum(len(batch) for batch in batches))
+        schema = index.schema
         indexed = 0
         # A side session on the same connection: its identity map is emptied after each batch to keep memory
         # flat on a large directory, without detaching the caller's objects.
         reader = Session(bind=db.session.connection())
         try:
-            for batch in _public_service_ids_in_batches():
+            for batch in batches:
                 for service in _load_services(batch, reader):
-                    writer.add_document(**service_document(service))
+                    writer.add_document(**_checked(schema, service_document(service)))
                 indexed += len(batch)
                 if progress:
                     progress(len(batch))
                 reader.expunge_all()
-            mark, _ = _apply_changes(writer, mark)
+            writer.commit()
         except BaseException:
-            writer.cancel()
+            _cancel(writer)
             raise
         finally:
             reader.close()
-        writer.commit()
+        _check_complete(generation, indexed)
+        # Changes committed while the build ran are replayed in a second commit: a writer's deletes only see
+        # committed documents, so replaying inside the build's own writer would duplicate an edited listing
+        # and could not drop one unpublished meanwhile.
+        replay = index.writer(timeout=30)
+        try:
+            mark, _ = _apply_changes(replay, mark)
+        except BaseException:
+            replay.cancel()
+            raise
+        replay.commit(merge=False)
         store.write_meta(generation, applied_change_id=mark)
         store.swap_in(root, generation)
         return indexed
+
+
+def _check_complete(generation: Path, indexed: int) -> None:
+    # A sub-writer that died loses its documents without an error: never swap in an index missing listings.
+    with whoosh_index.open_dir(str(generation)).reader() as reader:
+        if reader.doc_count_all() < indexed:
+            raise RuntimeError(f"the new index holds {reader.doc_count_all()} of {indexed} listings: not swapped in")
 
 
 def ensure_index() -> bool:

@@ -52,6 +52,11 @@ def _open_generation(root: Path) -> _Open:
     return _Open(root=root, generation=generation, index=index, searcher=searcher, docsets=DocSets(searcher))
 
 
+def _close_searcher(searcher) -> None:
+    with contextlib.suppress(Exception):
+        searcher.close()
+
+
 def _close(opened: _Open | None) -> None:
     if opened is not None:
         with contextlib.suppress(Exception):
@@ -65,8 +70,10 @@ def _fresh(root: Path) -> _Open:
     if current is not None and current.root == root and link.exists() and link.resolve() == current.generation:
         try:
             if not current.searcher.up_to_date():
-                # refresh() reuses unchanged segments and closes what the new searcher no longer needs.
-                searcher = current.searcher.refresh()
+                # Not refresh(): whoosh-reloaded's reader reuse keeps the old copy of a segment whose deletions
+                # changed, so a listing deleted and re-added (unpublish/republish, any re-index) was found twice.
+                searcher = current.index.searcher()
+                _close_searcher(current.searcher)
                 current.searcher, current.docsets = searcher, DocSets(searcher)
             return current
         except Exception:  # the generation was damaged or removed under us: open again below

@@ -10,6 +10,7 @@ nothing either, services matching most of the words are shown, and the outcome s
 from __future__ import annotations
 
 import enum
+import heapq
 import math
 import uuid
 from collections.abc import Mapping
@@ -20,13 +21,14 @@ from whoosh import query as q
 
 from search import geo
 from search.analysis import Unit, units_of
-from search.documents import decode_points
 from search.facets import DocSet, DocSets, apply_filters, intersect
 from search.query import TEXT_FIELDS, all_words, any_words, unit_alternatives
 from search.searcher import searching
 
 # Text relevance is blended with distance for the best few hundred matches when a postcode is given.
 RERANK_DEPTH = 200
+# Up to this many allowed results are ranked by scoring each; above it Whoosh's top-N collector is cheaper.
+SCORE_ALLOWED_UP_TO = 3000
 SUGGESTIONS_PER_WORD = 3
 DISTANCE_HALF_WEIGHT_MILES = 5.0  # a result this far away keeps half its text score
 
@@ -83,7 +85,6 @@ class _Search:
         self.searcher, self.docsets, self.request = searcher, docsets, request
         self.reader = searcher.reader()
         self.units = units_of(request.text)
-        self._points = None
 
     # --- spelling ---------------------------------------------------------------------------------------
 
@@ -171,10 +172,10 @@ class _Search:
 
     def _distance(self, docnum: int) -> float | None:
         near = self.request.near
-        if self._points is None:
-            self._points = self.reader.column_reader("points")
-        points = decode_points(self._points[docnum])
-        if near is None or not points:
+        if near is None:
+            return None
+        points = self.docsets.points(docnum)
+        if not points:
             return None
         return min(geo.distance_miles(near.latitude, near.longitude, lat, lon) for lat, lon in points)
 
@@ -211,36 +212,70 @@ class _Search:
         if request.sort is Sort.UPDATED:
             return self._sorted(query, allowed, "updated", end, reverse=True)[start:end]
         if request.near is not None and (request.sort is Sort.DISTANCE or query is None):
-            return self._by_distance(allowed)[start:end]
+            return self._by_distance(allowed, end)[start:end]
         if query is None:
             return self._sorted(None, allowed, "sort_name", end)[start:end]
         if request.near is not None:
             return self._relevance_near(query, allowed, end)[start:end]
-        results = self.searcher.search(query, filter=set(allowed), limit=end)
-        return [hit.docnum for hit in results][start:end]
+        return [docnum for docnum, _ in self._ranked(query, allowed, end)][start:end]
 
     def _sorted(self, query, allowed: DocSet, column: str, limit: int, reverse: bool = False) -> list[int]:
         results = self.searcher.search(query or q.Every(), filter=set(allowed), limit=limit, sortedby=column,
                                        reverse=reverse)
         return [hit.docnum for hit in results]
 
-    def _by_distance(self, allowed: DocSet) -> list[int]:
+    def _by_distance(self, allowed: DocSet, end: int) -> list[int]:
         names = self.reader.column_reader("sort_name")
-        # Nearest first; services without a place (online, phone) after, alphabetically.
-        return sorted(allowed, key=lambda d: (self._distance(d) is None, self._distance(d) or 0.0, names[d]))
+
+        def nearest_first(docnum: int):
+            # Nearest first; services without a place (online, phone) after, alphabetically.
+            distance = self._distance(docnum)
+            return distance is None, distance or 0.0, names[docnum]
+
+        # The same as sorting everything and slicing (nsmallest is stable), without sorting thousands.
+        return heapq.nsmallest(end, allowed, key=nearest_first)
 
     def _relevance_near(self, query: q.Query, allowed: DocSet, end: int) -> list[int]:
-        hits = list(self.searcher.search(query, filter=set(allowed), limit=max(end, RERANK_DEPTH)))
+        hits = self._ranked(query, allowed, max(end, RERANK_DEPTH))
         if not hits:
             return []
-        top = hits[0].score or 1.0
+        top = hits[0][1] or 1.0
 
         def blended(hit) -> float:
-            distance = self._distance(hit.docnum)
+            docnum, score = hit
+            distance = self._distance(docnum)
             miles = DISTANCE_HALF_WEIGHT_MILES if distance is None else distance
-            return (hit.score / top) / (1 + miles / DISTANCE_HALF_WEIGHT_MILES)
+            return (score / top) / (1 + miles / DISTANCE_HALF_WEIGHT_MILES)
 
-        return [hit.docnum for hit in sorted(hits, key=blended, reverse=True)]
+        return [docnum for docnum, _ in sorted(hits, key=blended, reverse=True)]
+
+    def _ranked(self, query: q.Query, allowed: DocSet, limit: int) -> list[tuple[int, float]]:
+        """The best ``limit`` of ``allowed`` by the query's score, best first, ties by document number (as
+        Whoosh orders them). Few allowed documents: score just those, each reached by skipping the query's
+        matcher to it; many: Whoosh's collector, whose block-quality skipping then pays off."""
+        if len(allowed) > SCORE_ALLOWED_UP_TO:
+            results = self.searcher.search(query, filter=set(allowed), limit=limit)
+            return [(hit.docnum, hit.score) for hit in results]
+        scored: list[tuple[int, float]] = []
+        context = self.searcher.context()  # scored with the searcher's weighting, as its search() would
+        wanted = sorted(allowed)
+        position = 0
+        for subsearcher, offset in self.searcher.leaf_searchers():
+            end = offset + subsearcher.reader().doc_count_all()
+            matcher = None
+            while position < len(wanted) and wanted[position] < end:
+                docnum = wanted[position]
+                position += 1
+                if matcher is None:
+                    matcher = query.matcher(subsearcher, context)
+                if not matcher.is_active():
+                    continue
+                local = docnum - offset
+                if matcher.id() < local:
+                    matcher.skip_to(local)
+                if matcher.is_active() and matcher.id() == local:
+                    scored.append((docnum, matcher.score()))
+        return heapq.nsmallest(limit, scored, key=lambda hit: (-hit[1], hit[0]))
 
     # --- snippets ---------------------------------------------------------------------------------------
 

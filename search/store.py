@@ -17,7 +17,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
 from search.schema import SCHEMA_VERSION, build_schema
@@ -48,8 +47,9 @@ def write_meta(generation: Path, **values) -> None:
     os.replace(temporary, generation / META_FILE)
 
 
-def open_current(root: Path):
-    """Open the current generation's index for reading, or raise IndexUnavailable."""
+def open_current(root: Path, *, mmap: bool = True):
+    """Open the current generation's index, or raise IndexUnavailable. ``mmap=False`` for the writer: opening
+    then costs the same at any index size."""
     generation = current_path(root)
     if not generation.exists():
         raise IndexUnavailable(f"no search index at {root}")
@@ -58,7 +58,7 @@ def open_current(root: Path):
         raise IndexUnavailable(f"search index at {generation} is schema {meta.get('schema_version')}, "
                                f"expected {SCHEMA_VERSION}")
     try:
-        return whoosh_index.open_dir(str(generation))
+        return FileStorage(str(generation), supports_mmap=mmap).open_index()
     except Exception as error:  # Whoosh raises many kinds for a damaged index
         raise IndexUnavailable(f"search index at {generation} cannot be opened: {error}") from error
 

@@ -155,3 +155,29 @@ def _latest_change() -> int:
 def test_the_index_only_holds_public_services(file_app):
     with file_app.app_context():
         assert len(_indexed_ids(file_app)) == db.session.scalar(sa.select(sa.func.count(Service.id)))
+
+
+def test_a_listing_changed_or_unpublished_during_a_rebuild_is_indexed_once_and_correctly(file_app, monkeypatch):
+    """Edits that arrive while a rebuild runs are replayed on the new index without duplicates."""
+    from portal.models import ServiceStatus
+
+    with file_app.app_context():
+        services = db.session.scalars(sa.select(Service).order_by(Service.name)).all()
+        edited, closed = services[0], services[1]
+        original_batches = indexer._public_service_ids_in_batches
+
+        def batches_then_edit():
+            batches = list(original_batches())
+            # Published while the build is under way: after the ids were read, before the replay.
+            edited.summary = "Now meeting on Thursdays"
+            closed.status = ServiceStatus.DEFUNCT
+            db.session.add_all([ListingChange(subject_id=edited.id), ListingChange(subject_id=closed.id)])
+            db.session.commit()
+            yield from batches
+
+        monkeypatch.setattr(indexer, "_public_service_ids_in_batches", batches_then_edit)
+        indexer.rebuild()
+
+        ids = _indexed_ids(file_app)
+        assert ids.count(str(edited.id)) == 1
+        assert str(closed.id) not in ids
