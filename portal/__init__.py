@@ -141,7 +141,11 @@ def _register_template_helpers(app: Flask) -> None:
             "show_demo_banner": app.config["SHOW_DEMO_BANNER"],
         }
 
+    from portal import richtext
+
     app.jinja_env.filters["money"] = i18n.money
+    # Providers' descriptions: a small Markdown subset, sanitised to an allow-list (the one trusted HTML path).
+    app.jinja_env.filters["richtext"] = richtext.to_html
     app.jinja_env.filters["localised"] = i18n.localised
     app.jinja_env.filters["date"] = lambda value, fmt="long": format_date(value, fmt) if value else ""
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt) if value else ""

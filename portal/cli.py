@@ -11,10 +11,11 @@ def register_cli(app: Flask) -> None:
     from portal.account.cli import users_cli
     from portal.demo.cli import demo_cli
     from portal.importers.cli import import_cli
+    from portal.listings_cli import listings_cli
     from portal.postcodes_cli import postcodes_cli
     from search.cli import search_cli
 
-    for group in (users_cli, demo_cli, import_cli, search_cli, postcodes_cli):
+    for group in (users_cli, demo_cli, import_cli, search_cli, postcodes_cli, listings_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_server)
 

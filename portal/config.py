@@ -51,6 +51,8 @@ class Config:
     COUNCIL_EMAIL = _env("COUNCIL_EMAIL", "care.information@aldermoor.example.gov.uk")
     COUNCIL_ADDRESS = _env("COUNCIL_ADDRESS", "Civic Centre, Market Square, Aldermoor AM1 1AA")
     COUNCIL_WEBSITE = _env("COUNCIL_WEBSITE", "https://www.aldermoor.example.gov.uk")
+    # Where the portal is reached, for links in emails sent outside a request (timers such as `flask listings remind`).
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     COUNCIL_OUT_OF_HOURS_PHONE = _env("COUNCIL_OUT_OF_HOURS_PHONE", "01632 960 999")
     DATA_PROTECTION_OFFICER_EMAIL = _env(
         "DATA_PROTECTION_OFFICER_EMAIL", "data.protection@aldermoor.example.gov.uk"

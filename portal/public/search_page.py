@@ -139,15 +139,25 @@ def _without(arguments: dict, name: str, value: str) -> str:
 # --- the search -------------------------------------------------------------------------------------
 
 
-def _near(form: SearchForm, page: SearchPage) -> tuple[Near | None, str | None]:
+def _text_and_postcode(form: SearchForm) -> tuple[str, str | None]:
+    """The words to search for and the postcode to search near: a postcode typed in the search box (with no
+    postcode given) is the place, not words to look for."""
+    text = form.q.data or ""
+    if form.postcode.data:
+        return text, form.postcode.data
+    typed = geo.postcode_in_text(text)
+    return (typed[1], typed[0]) if typed else (text, None)
+
+
+def _near(form: SearchForm, page: SearchPage, postcode: str | None) -> tuple[Near | None, str | None]:
     """Where the person asked about, and the outward code to log (never more of the postcode)."""
-    if not form.postcode.data:
+    if not postcode:
         return None, None
-    code = geo.normalise_postcode(form.postcode.data)
+    code = geo.normalise_postcode(postcode)
     outward = code.split(" ")[0] if code else None
-    place = geo.resolve_place(form.postcode.data)
+    place = geo.resolve_place(postcode)
     if place is None:
-        page.unknown_postcode = form.postcode.data
+        page.unknown_postcode = postcode
         return None, outward
     page.place_label = place.label
     radius = float(form.radius.data) if form.radius.data else None
@@ -158,9 +168,10 @@ def build(form: SearchForm, *, page_number: int, per_page: int, language: str) -
     """The page for a valid search form; 404 for a page number past the last page."""
     page = SearchPage()
     arguments = _arguments(form)
-    near, outward = _near(form, page)
+    text, postcode = _text_and_postcode(form)
+    near, outward = _near(form, page, postcode)
     selected = form.selected_filters()
-    request = SearchRequest(text=form.q.data or "", filters=selected, near=near, sort=Sort(form.sort.data),
+    request = SearchRequest(text=text, filters=selected, near=near, sort=Sort(form.sort.data),
                             page=page_number, per_page=per_page)
     try:
         outcome = search_services(Path(current_app.config["SEARCH_INDEX_DIR"]), request)
@@ -174,7 +185,7 @@ def build(form: SearchForm, *, page_number: int, per_page: int, language: str) -
         abort(404)
     page.pagination = presenters.pagination(page_number, pages, lambda n: _href(arguments, page=n if n > 1 else None))
     if page_number == 1 and (form.q.data or selected or form.postcode.data):
-        search_log.record_search(text=form.q.data or "", filters=selected, outward_code=outward,
+        search_log.record_search(text=text, filters=selected, outward_code=outward,
                                  result_count=page.total, language=language)
     return page
 

@@ -1,0 +1,152 @@
+"""Limited rich text for provider descriptions: a small Markdown subset or a few HTML tags, always sanitised.
+
+Providers may write paragraphs (blank lines), line breaks, **bold**, *italic*, bulleted lists ("- " or "* "),
+numbered lists ("1. "), links as [text](https://...) and the matching HTML tags. Anything else is stripped.
+Links may only go to http, https, mailto and tel addresses.
+
+Two steps, both through bleach with the same allow-list:
+- ``sanitise(source)`` is what we store: the provider's source with disallowed tags, comments and
+  bad links removed, still readable and editable as typed (an ``&`` stays an ``&``).
+- ``to_html(source)`` turns stored (or any) source into HTML for a page. It sanitises again on the way out, so
+  nothing stored before these rules, or written to the database some other way, can reach a page unsanitised.
+  The Jinja filter ``richtext`` is this function: the single place provider text becomes markup.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import bleach
+from markupsafe import Markup, escape
+
+ALLOWED_TAGS = frozenset({"p", "br", "strong", "b", "em", "i", "ul", "ol", "li", "a"})
+ALLOWED_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+_BLOCK_TAGS = ("<p", "<ul", "<ol")
+
+# A link target may hold one level of brackets, as in "javascript:alert(1)": all of it is the target.
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\(\s*((?:[^()\s]|\([^()\s]*\))+)\s*\)")
+# Script and style elements: their content is code, not text, so it goes with the tags.
+_CODE_ELEMENTS = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_ITALIC = re.compile(r"(?<![*\w])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![*\w])")
+_BULLET = re.compile(r"^\s*[-*]\s+(.*)$")
+_NUMBERED = re.compile(r"^\s*\d{1,3}[.)]\s+(.*)$")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+_LONE_AMPERSAND = re.compile(r"&amp;(?![#a-zA-Z0-9]+;)")
+
+
+def link_allowed(url: str) -> bool:
+    """Whether a link may point at ``url``: an absolute http(s) address, or a mailto: or tel: one."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        return False
+    if scheme in ("http", "https"):
+        return bool(parts.hostname)
+    return bool(parts.path)
+
+
+def bad_links(source: str | None) -> list[str]:
+    """The link targets in ``source`` (Markdown links and href attributes) that are not allowed."""
+    if not source:
+        return []
+    targets = [match.group(2) for match in _MARKDOWN_LINK.finditer(source)]
+    targets += [next(group for group in match.groups() if group is not None) for match in _HREF.finditer(source)]
+    return [target for target in targets if not link_allowed(target)]
+
+
+def _attribute_allowed(tag: str, name: str, value: str) -> bool:
+    return tag == "a" and name == "href" and link_allowed(value)
+
+
+def _clean(text: str) -> str:
+    return bleach.clean(
+        _CODE_ELEMENTS.sub("", text),
+        tags=ALLOWED_TAGS,
+        attributes=_attribute_allowed,
+        protocols=ALLOWED_SCHEMES,
+        strip=True,
+        strip_comments=True,
+    )
+
+
+def _drop_bad_markdown_links(text: str) -> str:
+    return _MARKDOWN_LINK.sub(lambda m: m.group(0) if link_allowed(m.group(2)) else m.group(1), text)
+
+
+def sanitise(source: str | None) -> str:
+    """The source as we store it: allowed tags and Markdown kept, everything else removed."""
+    if not source:
+        return ""
+    text = source.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = _clean(_drop_bad_markdown_links(text))
+    # bleach escapes every bare & and >; neither can start markup, so give the provider back what they typed.
+    # A bare < stays escaped: unescaping it could turn "&lt;script&gt;" into a tag.
+    return _LONE_AMPERSAND.sub("&", text).replace("&gt;", ">")
+
+
+def _inline(line: str) -> str:
+    line = _MARKDOWN_LINK.sub(lambda m: f'<a href="{escape(m.group(2))}">{m.group(1)}</a>', line)
+    line = _BOLD.sub(r"<strong>\1</strong>", line)
+    return _ITALIC.sub(r"<em>\1</em>", line)
+
+
+def _block(lines: list[str]) -> str:
+    if all(_BULLET.match(line) for line in lines):
+        items = "".join(f"<li>{_inline(_BULLET.match(line).group(1))}</li>" for line in lines)
+        return f"<ul>{items}</ul>"
+    if all(_NUMBERED.match(line) for line in lines):
+        items = "".join(f"<li>{_inline(_NUMBERED.match(line).group(1))}</li>" for line in lines)
+        return f"<ol>{items}</ol>"
+    joined = "<br>".join(_inline(line) for line in lines)
+    if joined.lstrip().lower().startswith(_BLOCK_TAGS):
+        return joined  # already HTML blocks: wrapping them in <p> would nest blocks
+    return f"<p>{joined}</p>"
+
+
+def _markdown(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    blocks = []
+    for block in _BLANK_LINES.split(text):
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        if lines:
+            blocks.append(_block(lines))
+    return "".join(blocks)
+
+
+def _set_link_attributes(attrs: dict, new: bool = False) -> dict:
+    href = attrs.get((None, "href"), "")
+    if not link_allowed(href):
+        return None  # linkify's way of saying "no link": keeps the text
+    attrs[(None, "class")] = "govuk-link"
+    if href.lower().startswith(("http:", "https:")):
+        attrs[(None, "rel")] = "nofollow noopener noreferrer external"
+    return attrs
+
+
+def to_html(source: str | None) -> Markup:
+    """Sanitised HTML for ``source``, styled with GOV.UK classes. Safe whatever ``source`` holds."""
+    if not source:
+        return Markup("")
+    cleaned = _clean(_markdown(source))
+    html = bleach.linkify(cleaned, callbacks=[_set_link_attributes], parse_email=False)
+    html = (
+        html.replace("<p>", '<p class="govuk-body">')
+        .replace("<ul>", '<ul class="govuk-list govuk-list--bullet">')
+        .replace("<ol>", '<ol class="govuk-list govuk-list--number">')
+    )
+    return Markup(html)  # noqa: S704 - bleach produced it from the allow-list above
+
+
+def word_count(source: str | None) -> int:
+    """Words a reader sees (markup and Markdown signs do not count)."""
+    if not source:
+        return 0
+    text = bleach.clean(_markdown(source), tags=set(), strip=True)
+    return len(re.findall(r"[^\W_]+(?:['’-][^\W_]+)*", text))
