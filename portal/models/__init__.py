@@ -28,6 +28,7 @@ from portal.models.directory import (
     Weekday,
     public_services_clause,
 )
+from portal.models.feeds import FeedRecord
 from portal.models.insights import Postcode, SearchLog
 from portal.models.workflow import (
     JoinRequest,
@@ -42,6 +43,7 @@ from portal.models.workflow import (
 )
 
 __all__ = [
+    "FeedRecord",
     "JoinRequest", "ListingReminder", "ListingRevision", "ListingVersion", "OrganisationInvitation",
     "OrganisationKind", "ProblemReport", "ReportState", "RequestState", "RevisionState",
     "AccessibilityFeature", "AuditEvent", "Base", "ChangeKind", "Contact", "CostOption", "CostUnit",
