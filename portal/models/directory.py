@@ -87,7 +87,8 @@ class Organisation(UUIDPrimaryKey, Timestamps, Base):
     # What the council checks before approving a provider.
     insurance_expires_on: Mapped[date | None]  # public liability insurance
     dbs_checked_on: Mapped[date | None]  # sole-trader personal assistants: date of the DBS check
-    verification_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")  # the council's reason on a decision
+    # The council's reason on its last decision.
+    verification_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     # Provenance for imported records: which feed, and the record's id there.
     source: Mapped[str | None] = mapped_column(sa.String(100))
     source_id: Mapped[str | None] = mapped_column(sa.String(100))
