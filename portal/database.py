@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from sqlalchemy.engine import Engine
 
 
@@ -25,7 +26,14 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 @sa.event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        # A request that may write takes the write lock up front (waiting its turn under the busy timeout):
+        # a deferred transaction that reads and then writes fails at once if another process wrote meanwhile.
+        # Reading requests stay deferred, so they never wait for writers (WAL).
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _in_writing_request() else "BEGIN")
+
+
+def _in_writing_request() -> bool:
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 def _is_sqlite(dbapi_connection) -> bool:

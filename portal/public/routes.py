@@ -11,7 +11,6 @@ from collections.abc import Callable
 from flask import abort, current_app, render_template, request, url_for
 
 from portal.data import directory
-from portal.extensions import db
 from portal.i18n import current_language, money
 from portal.models import utcnow
 from portal.public import bp, presenters, search_page
@@ -73,8 +72,7 @@ def search_services():
         page = search_page.build(form, page_number=_page_number(), per_page=RESULTS_PER_PAGE,
                                  language=current_language())
     html = render_template("public/search_services.html", form=form, page=page, query=form.q.data or "")
-    # The demand log entry; committed after rendering, as a commit first would expire the loaded rows.
-    db.session.commit()
+    search_page.record_demand(page)
     return html
 
 

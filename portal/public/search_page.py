@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from portal.data import directory, search_log, search_results
+from portal.extensions import db
 from portal.i18n import localised
 from portal.models import Service
 from portal.public import presenters
@@ -100,6 +101,7 @@ class SearchPage:
     filtered: bool = False
     sort_options: list[tuple[str, str]] = field(default_factory=list)
     clear_href: str | None = None
+    log_entry: dict | None = None  # the demand-log row to write once the page is rendered
 
 
 # --- links --------------------------------------------------------------------------------------------
@@ -185,9 +187,20 @@ def build(form: SearchForm, *, page_number: int, per_page: int, language: str) -
         abort(404)
     page.pagination = presenters.pagination(page_number, pages, lambda n: _href(arguments, page=n if n > 1 else None))
     if page_number == 1 and (form.q.data or selected or form.postcode.data):
-        search_log.record_search(text=text, filters=selected, outward_code=outward,
-                                 result_count=page.total, language=language)
+        page.log_entry = {"text": text, "filters": selected, "outward_code": outward,
+                          "result_count": page.total, "language": language}
     return page
+
+
+def record_demand(page: SearchPage | None) -> None:
+    """Write the page's demand-log row in a transaction of its own. On SQLite a transaction that has read and
+    then writes fails at once if another process wrote meanwhile; a fresh transaction that only writes waits
+    its turn (busy timeout) instead. Call after rendering: ending the read transaction expires loaded rows."""
+    if page is None or page.log_entry is None:
+        return
+    db.session.rollback()
+    search_log.record_search(**page.log_entry)
+    db.session.commit()
 
 
 def _database_search(page: SearchPage, form: SearchForm, page_number: int, per_page: int) -> None:
