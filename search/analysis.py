@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.analysis import STOP_WORDS
+from whoosh.lang.porter import stem
 
 from search.schema import spelling_analyzer
 
@@ -67,15 +68,20 @@ class Unit:
         return len(self.alternatives) > 1
 
 
+def _key(words: Words) -> Words:
+    # Stemmed, stop words kept: "care homes" is "care home", while "care at home" stays another phrase.
+    return tuple(stem(word) for word in words)
+
+
 class Synonyms:
-    """Groups of equivalent phrases, looked up by their words."""
+    """Groups of equivalent phrases, looked up by their words' stems (plurals and endings are the same phrase)."""
 
     def __init__(self, groups: list[list[Words]]) -> None:
         self.groups = groups
         self._group_of: dict[Words, int] = {}
         for number, group in enumerate(groups):
             for phrase in group:
-                self._group_of.setdefault(phrase, number)
+                self._group_of.setdefault(_key(phrase), number)
         self.longest = max((len(phrase) for phrase in self._group_of), default=0)
 
     @classmethod
@@ -95,10 +101,11 @@ class Synonyms:
         return cls(groups)
 
     def alternatives(self, words: Words) -> tuple[Words, ...] | None:
-        number = self._group_of.get(words)
+        key = _key(words)
+        number = self._group_of.get(key)
         if number is None:
             return None
-        return (words, *(phrase for phrase in self.groups[number] if phrase != words))
+        return (words, *(phrase for phrase in self.groups[number] if _key(phrase) != key))
 
 
 @functools.cache

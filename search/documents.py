@@ -30,6 +30,24 @@ def _category_words(service: Service) -> list[str]:
     return words
 
 
+# Said of every service in the SEND Local Offer or supporting a SEND need, so "SEND", "SEN" and "special
+# educational needs" find them: the needs themselves are named "Hearing", "Autism", "Visual".
+SEND_WORDS = "Special educational needs and disabilities (SEND)"
+
+
+def _need_words(service: Service) -> list[str]:
+    """The names of the needs a service supports, English and Welsh. A SEND need's name is short ("Hearing",
+    "Visual"): it is also indexed as "Hearing needs", a phrase the care vocabulary links to "deaf"."""
+    words: list[str] = []
+    for need in service.needs:
+        words.extend(filter(None, [need.name, need.name_cy]))
+        if need.send and "need" not in need.name.casefold():
+            words.append(f"{need.name} needs")
+    if service.local_offer or any(need.send for need in service.needs):
+        words.append(SEND_WORDS)
+    return words
+
+
 def _resolved(text: str) -> Point | None:
     place = geo.resolve_place(text)
     return (place.latitude, place.longitude) if place is not None else None
@@ -86,8 +104,7 @@ def service_document(service: Service, resolve: Callable[[str], Point | None] = 
         service.organisation.name,
         service.eligibility_description,
         *_category_words(service),
-        *(need.name for need in service.needs),
-        *(need.name_cy for need in service.needs if need.name_cy),
+        *_need_words(service),
         *(locality.name for locality in localities),
         *(locality.name_cy for locality in localities if locality.name_cy),
         *(location.city for location in service.locations if not location.hide_exact_address),

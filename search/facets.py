@@ -75,11 +75,44 @@ def term_docs(reader, fieldname: str, text) -> DocSet:
     return frozenset(found)
 
 
+def _phrase_offsets(phrase: q.Phrase) -> tuple[int, ...]:
+    return getattr(phrase, "offsets", None) or tuple(range(len(phrase.words)))
+
+
+def phrase_docs(reader, phrase: q.Phrase) -> DocSet:
+    """Documents holding the phrase's words at its offsets (search.query.Phrase: gaps where stop words were).
+    The words' document sets are intersected first, from postings blocks; positions are read only for the
+    documents holding every word."""
+    offsets = _phrase_offsets(phrase)
+    found: list[int] = []
+    for leaf, base in reader.leaf_readers():
+        id_lists = [_leaf_term_ids(leaf, phrase.fieldname, word) for word in phrase.words]
+        if not all(id_lists):
+            continue
+        candidates = sorted(intersect(*(frozenset(ids) for ids in id_lists)))
+        if not candidates:
+            continue
+        matchers = [leaf.postings(phrase.fieldname, word) for word in phrase.words]
+        for docnum in candidates:
+            starts: set[int] | None = None
+            for matcher, offset in zip(matchers, offsets, strict=True):
+                matcher.skip_to(docnum)
+                shifted = {position - offset for position in matcher.value_as("positions")}
+                starts = shifted if starts is None else starts & shifted
+                if not starts:
+                    break
+            if starts:
+                found.append(docnum + base)
+    return frozenset(found)
+
+
 def query_docs(searcher, reader, query: q.Query) -> DocSet:
-    """Documents matching ``query``: terms from their postings and set algebra for And/Or, Whoosh's own
-    matching for anything else (phrases, fuzzy terms)."""
+    """Documents matching ``query``: terms from their postings, phrases by positions on the documents holding
+    every word, set algebra for And/Or, Whoosh's own matching for anything else (fuzzy terms)."""
     if isinstance(query, q.Term):
         return term_docs(reader, query.fieldname, query.text)
+    if isinstance(query, q.Phrase) and query.words:
+        return phrase_docs(reader, query)
     if isinstance(query, q.Or) and query.subqueries:
         return frozenset().union(*(query_docs(searcher, reader, sub) for sub in query.subqueries))
     if isinstance(query, q.And) and query.subqueries:

@@ -65,6 +65,30 @@ def normalise_postcode(text: str) -> str | None:
     return None
 
 
+_PLACE_WORDS = {"near", "in", "around", "nr", "by"}
+_EDGE_PUNCTUATION = ",.;:!?()[]{}\"'"
+
+
+def postcode_in_text(text: str) -> tuple[str, str] | None:
+    """A postcode or outward code typed among the words of a search ("dementia HP21 7JF", "hp217jf", "AM1"):
+    (the normalised code, the other words), or None when there is none. The first one found counts."""
+    words = [word.strip(_EDGE_PUNCTUATION) for word in text.split()]
+    words = [word for word in words if word]
+    for start in range(len(words)):
+        # Two words first: "HP21 7JF" is one postcode, not the outward code HP21 and a word "7JF".
+        for length in (2, 1):
+            candidate = " ".join(words[start:start + length])
+            if len(words[start:start + length]) < length or not any(char.isdigit() for char in candidate):
+                continue
+            code = normalise_postcode(candidate)
+            if code is not None and (length == 1 or " " in code):
+                before = words[:start]
+                if before and before[-1].casefold() in _PLACE_WORDS:
+                    before = before[:-1]  # "near HP21" is where, not what
+                return code, " ".join(before + words[start + length:])
+    return None
+
+
 # --- places -------------------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ nothing a person types can be query syntax, so nothing they type can raise.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 from whoosh import query as q
@@ -26,18 +27,45 @@ def _analyzer():
 
 def stems(words: Words) -> list[str]:
     """The words as the index's text fields hold them (stemmed, folded, stop words dropped)."""
-    return [token.text for token in _analyzer()(" ".join(words))]
+    return [text for text, _ in stem_positions(words)]
+
+
+def stem_positions(words: Words) -> list[tuple[str, int]]:
+    """(stem, position) of each indexed word: a dropped stop word leaves a gap, as it does in the index."""
+    return [(token.text, token.pos) for token in _analyzer()(" ".join(words), positions=True)]
+
+
+class Phrase(q.Phrase):
+    """Words at fixed distances from the first one: the index keeps stop words' positions, so "meals on
+    wheels" is "meal" then "wheel" two places on, and "care home" never matches "care at home". Documents are
+    found by search.facets.phrase_docs; Whoosh's own phrase matcher only sees ``slop`` (the widest gap)."""
+
+    def __init__(self, fieldname: str, words: Sequence[str], offsets: Sequence[int]) -> None:
+        gaps = [after - before for before, after in itertools.pairwise(offsets)]
+        super().__init__(fieldname, list(words), slop=max(gaps, default=1))
+        self.offsets = tuple(offsets)
+
+    def __eq__(self, other) -> bool:
+        return super().__eq__(other) and getattr(other, "offsets", None) == self.offsets
+
+    def __hash__(self) -> int:
+        return hash((self.fieldname, tuple(self.words), self.offsets, self.boost))
+
+    def __repr__(self) -> str:
+        return f"Phrase({self.fieldname!r}, {self.words!r}, offsets={self.offsets!r})"
 
 
 def _on_text_fields(build) -> q.Query:
     return q.Or([build(fieldname) for fieldname in TEXT_FIELDS])
 
 
-def _phrase_query(terms: Sequence[str], *, together: bool) -> q.Query:
+def _phrase_query(positioned: Sequence[tuple[str, int]], *, together: bool) -> q.Query:
+    terms = [text for text, _ in positioned]
     if len(terms) == 1:
         return _on_text_fields(lambda f: q.Term(f, terms[0]))
     if together:
-        return _on_text_fields(lambda f: q.Phrase(f, list(terms)))
+        offsets = [position - positioned[0][1] for _, position in positioned]
+        return _on_text_fields(lambda f: Phrase(f, terms, offsets))
     # Words typed without quotes need not be side by side: each on any text field.
     return q.And([_on_text_fields(lambda f, t=term: q.Term(f, t)) for term in terms])
 
@@ -50,14 +78,17 @@ def unit_alternatives(unit: Unit, *, misspelt: Mapping[str, Sequence[str]] | Non
     hides a typo's distance). ``loose`` turns phrases into their words: for ranking documents already known
     to match, as Whoosh's phrase matching is its slowest query."""
     alternatives: list[q.Query] = []
-    seen: set[tuple[tuple[str, ...], bool]] = set()
+    seen: set[tuple[tuple, bool]] = set()
     for number, phrase in enumerate(unit.alternatives or (unit.words,)):
-        terms = tuple(stems(phrase))
+        positioned = stem_positions(phrase)
+        first = positioned[0][1] if positioned else 0
+        terms = tuple((text, position - first) for text, position in positioned)
         # The phrase as typed, unquoted, matches its words anywhere; a synonym's other phrases match together.
         together = len(terms) > 1 and (unit.quoted or number > 0) and not loose
-        if not terms or (terms, together) in seen:
+        key = (terms if together else tuple(text for text, _ in terms), together)
+        if not terms or key in seen:
             continue  # "carers" and "carer" stem alike: one query is enough
-        seen.add((terms, together))
+        seen.add(key)
         alternatives.append(_phrase_query(terms, together=together))
     if misspelt and not unit.quoted:
         for word in unit.words:

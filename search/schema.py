@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import re
+
 from whoosh import columns, fields
-from whoosh.analysis import CharsetFilter, SimpleAnalyzer, StemmingAnalyzer
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.support.charset import accent_map
 
 # Bump when the schema or the analysis changes: an index of another version is rebuilt at start.
-SCHEMA_VERSION = 3
+# 4: stop words keep their positions; apostrophes and dotted abbreviations folded; SEND need wording indexed.
+SCHEMA_VERSION = 4
+
+# A word, with apostrophes ("Alzheimer's", "O\u2019Brien") and dots ("P.A.", "3.5") inside it kept together
+# for WordForms to fold.
+_APOSTROPHES = "'\u2019\u2018\u02bc`"
+WORD_PATTERN = rf"\w+(?:[.{_APOSTROPHES}]\w+)*"
+_TO_APOSTROPHE = str.maketrans({mark: "'" for mark in _APOSTROPHES})
+# Single letters each followed by a dot: an abbreviation ("p.a", "o.t"), not a number ("3.5") or a domain.
+_DOTTED_ABBREVIATION = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
+
+
+def fold_word(text: str) -> str:
+    """One lower-case token as every analyzer stores it: possessives and apostrophes dropped ("alzheimer's",
+    "alzheimer\u2019s" -> "alzheimer"; "o'brien" -> "obrien") and dotted abbreviations collapsed ("p.a" ->
+    "pa"), so each way of writing a word is the same word."""
+    if "." in text and _DOTTED_ABBREVIATION.fullmatch(text):
+        text = text.replace(".", "")
+    text = text.translate(_TO_APOSTROPHE)
+    if "'" in text:
+        if text.endswith("'s"):
+            text = text[:-2]
+        text = text.replace("'", "")
+    return text
+
+
+class WordForms(Filter):
+    """Applies fold_word to each token (a token folded to nothing is dropped, keeping the others' positions)."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            token.text = fold_word(token.text)
+            if token.text:
+                yield token
 
 # Age groups a service is filed under when its age range overlaps them (a missing bound is open). Discrete
 # keyword terms make the age filter and its counts a cached Term docset, where NumericRange is slow (NOTES.md).
@@ -27,14 +62,21 @@ ATTENDING = ("in-person", "online", "phone")
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
+def _words():
+    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | WordForms()
+
+
 def text_analyzer():
-    # English stemming, and accent folding so "caf\u00e9" finds "cafe" and Welsh "\u0175" finds "w".
-    return StemmingAnalyzer() | CharsetFilter(accent_map)
+    # English stemming, and accent folding so "caf\u00e9" finds "cafe" and Welsh "\u0175" finds "w". Stop words
+    # are dropped but keep their positions (renumber=False): "Care at home" must not become the phrase
+    # "care home". Phrases with stop words in them are matched with the same gaps (search.facets.phrase_docs).
+    return (_words() | StopFilter(minsize=2, renumber=False) | StemFilter(cachesize=50000)
+            | CharsetFilter(accent_map))
 
 
 def spelling_analyzer():
     # Unstemmed, folded words: what "did you mean" suggests and what query words are compared with.
-    return SimpleAnalyzer() | CharsetFilter(accent_map)
+    return _words() | CharsetFilter(accent_map)
 
 
 def age_bands_overlapping(minimum: int | None, maximum: int | None) -> list[str]:

@@ -9,7 +9,9 @@ nothing either, services matching most of the words are shown, and the outcome s
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
 import heapq
 import math
 import uuid
@@ -97,7 +99,9 @@ class _Search:
             if unit.quoted or unit.is_synonym:
                 continue
             for word in unit.words:
-                if len(word) >= 3 and not word.isdigit() and ("spelling", word) not in self.reader:
+                # Never a number or a postcode's part ("am1", "1ew"): the index's nearest words are not meant.
+                if len(word) >= 3 and not any(char.isdigit() for char in word) \
+                        and ("spelling", word) not in self.reader:
                     words[word] = list(corrector.suggest(word, limit=SUGGESTIONS_PER_WORD, prefix=1))
         return words
 
@@ -239,7 +243,7 @@ class _Search:
         hits = self._ranked(query, allowed, max(end, RERANK_DEPTH))
         if not hits:
             return []
-        top = hits[0][1] or 1.0
+        top = max(score for _, score in hits) or 1.0
 
         def blended(hit) -> float:
             docnum, score = hit
@@ -247,9 +251,33 @@ class _Search:
             miles = DISTANCE_HALF_WEIGHT_MILES if distance is None else distance
             return (score / top) / (1 + miles / DISTANCE_HALF_WEIGHT_MILES)
 
-        return [docnum for docnum, _ in sorted(hits, key=blended, reverse=True)]
+        tier = self._phrase_tier or frozenset()
+        return [docnum for docnum, _ in sorted(hits, key=lambda hit: (hit[0] in tier, blended(hit)), reverse=True)]
+
+    @functools.cached_property
+    def _phrase_tier(self) -> DocSet | None:
+        """Documents holding, together, every several-word phrase the care vocabulary recognised in what was
+        typed unquoted (or one of its other phrases): they rank above documents with the words apart, so
+        "care home" lists care homes before "care at home" listings."""
+        units = [unit for unit in self.units if unit.is_synonym and not unit.quoted and len(unit.words) > 1]
+        if not units:
+            return None
+        return intersect(*(self._unit_docs(dataclasses.replace(unit, quoted=True), {}) for unit in units))
 
     def _ranked(self, query: q.Query, allowed: DocSet, limit: int) -> list[tuple[int, float]]:
+        """The best ``limit`` of ``allowed``, best first: documents in the phrase tier before the others, each
+        part by the query's score."""
+        tier = self._phrase_tier
+        if tier is None:
+            return self._scored(query, allowed, limit)
+        first = allowed & tier
+        hits = self._scored(query, first, limit) if first else []
+        rest = allowed - first
+        if len(hits) < limit and rest:
+            hits += self._scored(query, rest, limit - len(hits))
+        return hits
+
+    def _scored(self, query: q.Query, allowed: DocSet, limit: int) -> list[tuple[int, float]]:
         """The best ``limit`` of ``allowed`` by the query's score, best first, ties by document number (as
         Whoosh orders them). Few allowed documents: score just those, each reached by skipping the query's
         matcher to it; many: Whoosh's collector, whose block-quality skipping then pays off."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from whoosh import query as q
 
 from search.analysis import MAX_UNITS, Synonyms, care_synonyms, units_of
+from search.geo import postcode_in_text
 from search.query import all_words, any_words, stems, unit_query
 
 
@@ -115,3 +116,33 @@ def test_a_misspelt_word_also_matches_similar_index_words():
 
     assert any(isinstance(sub, q.FuzzyTerm) for sub in query.leaves())
     assert ("body", "bereav") in terms_of(query)
+
+
+def test_apostrophes_and_dotted_abbreviations_are_one_way_of_writing_a_word():
+    assert words("Alzheimer's") == words("Alzheimer\u2019s") == words("alzheimer") == [("alzheimer",)]
+    assert words("P.A.") == words("PA")
+    assert words("O.T.") == [("ot",)]
+    assert ("occup", "therapi") in phrases_of(all_words(units_of("O.T.")))
+    assert words("3.5 hours") == [("3.5",), ("hours",)]  # a number keeps its point
+
+
+def test_a_phrase_keeps_the_gap_where_a_small_word_was():
+    (phrase,) = [sub for sub in all_words(units_of('"care at home"')).leaves() if sub.fieldname == "body"]
+    assert (tuple(phrase.words), phrase.offsets) == (("care", "home"), (0, 2))
+    (together,) = [sub for sub in all_words(units_of('"care home"')).leaves() if sub.fieldname == "body"]
+    assert together.offsets == (0, 1) and together != phrase
+
+
+def test_plurals_of_a_care_phrase_are_the_same_phrase():
+    assert ("residenti", "care") in phrases_of(all_words(units_of("care homes")))
+    assert ("hear", "impair") in phrases_of(all_words(units_of("deaf")))
+
+
+def test_a_postcode_among_the_words_is_the_place_and_the_rest_is_what_to_find():
+    assert postcode_in_text("AM1 1EW") == ("AM1 1EW", "")
+    assert postcode_in_text(" hp217jf ") == ("HP21 7JF", "")
+    assert postcode_in_text("AM1") == ("AM1", "")
+    assert postcode_in_text("dementia near HP21 7JF") == ("HP21 7JF", "dementia")
+    assert postcode_in_text("day centre hp21, please") == ("HP21", "day centre please")
+    for text in ("30 hours", "respite", "PA", "", "home care for 2 people"):
+        assert postcode_in_text(text) is None, text

@@ -1,0 +1,1 @@
+"""Benchmarks of the directory search (not tests: they print figures and never run in ``make test``)."""
