@@ -117,6 +117,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
+    from portal.api import bp as api_bp
     from portal.council import bp as council_bp
     from portal.provider import bp as provider_bp
     from portal.public import bp as public_bp
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(provider_bp)
     app.register_blueprint(council_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

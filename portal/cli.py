@@ -1,4 +1,4 @@
-"""Command-line groups (`flask users|demo|import|search|postcodes`) and `flask dev-server`."""
+"""Command-line groups (`flask users|demo|import|export|search|postcodes`) and `flask dev-server`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from werkzeug.serving import run_simple
 def register_cli(app: Flask) -> None:
     from portal.account.cli import users_cli
     from portal.demo.cli import demo_cli
+    from portal.exporters.cli import export_cli
     from portal.importers.cli import import_cli
     from portal.listings_cli import listings_cli
     from portal.postcodes_cli import postcodes_cli
     from search.cli import search_cli
 
-    for group in (users_cli, demo_cli, import_cli, search_cli, postcodes_cli, listings_cli):
+    for group in (users_cli, demo_cli, import_cli, export_cli, search_cli, postcodes_cli, listings_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_server)
 

@@ -37,6 +37,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SEARCH_INDEX_DIR = _env("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
+    # The Open Referral UK profile's compiled JSON Schemas, read at run time (never copied into the project):
+    # imports validate against them; the OpenAPI document embeds them when present, else links the published ones.
+    ORUK_SCHEMA_DIR = _env(
+        "ORUK_SCHEMA_DIR", str(PROJECT_ROOT.parent / "shared" / "oruk" / "uk-profile" / "schema" / "compiled")
+    )
+    API_RATE_LIMIT = _env("API_RATE_LIMIT", "120 per minute")
     # Apply listing changes to the index at the end of the request that committed them (single process);
     # production runs `flask search sync --follow` as the one indexer instead.
     SEARCH_SYNC_AFTER_COMMIT = _env_bool("SEARCH_SYNC_AFTER_COMMIT", True)

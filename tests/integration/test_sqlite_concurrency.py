@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from portal.data import search_log
 from portal.extensions import db
 from portal.models import SearchLog
-from portal.data import search_log
 from search import indexer
 from tests.conftest import make_app
 from tests.support.factories import make_service

@@ -1,0 +1,1 @@
+"""Exports of the directory in open formats (Open Referral UK's tabular data package)."""
