@@ -1,0 +1,538 @@
+"""Who may open and change what, as a matrix: every provider.* and council.* endpoint x every kind of user.
+
+The endpoints come from the app's URL map, so a new provider or council view fails
+``test_every_provider_and_council_endpoint_has_a_row_in_the_matrix`` until someone says who may use it here.
+URL arguments are real records of one organisation ("A"); the other provider user belongs to organisation B
+and must get "not found" for every one of A's ids. Every POST is sent without a CSRF token (400, nothing
+changes) and, for everyone refused, with a token and a form that would work for an allowed user (refused,
+nothing changes). ``test_a_valid_form_from_an_allowed_user_changes_something`` proves those forms would work.
+
+Runs on SQLite and PostgreSQL (the ``client`` fixture).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal import create_app
+from portal.data import revision_format
+from portal.data.organisation_members import hash_token
+from portal.extensions import db
+from portal.models import (
+    AuditEvent,
+    JoinRequest,
+    ListingRevision,
+    ListingVersion,
+    MembershipRole,
+    Organisation,
+    OrganisationInvitation,
+    OrganisationMembership,
+    OutboxMessage,
+    ProblemReport,
+    ReportState,
+    RevisionState,
+    Role,
+    Service,
+    UserRole,
+)
+from tests.support.factories import make_organisation, make_service, make_term, make_user, sign_in
+from tests.support.html import csrf_token, parse
+
+SIGN_IN_PATH = "/account/sign-in"
+DASHBOARD_PATH = "/provider"
+INVITATION_TOKEN = "a-real-invitation-token-for-organisation-a"
+IN_A_YEAR = date.today() + timedelta(days=365)
+
+# --- Who may do what ----------------------------------------------------------------------------------------
+
+ACTORS = ["anonymous", "provider_a", "editor_of_a", "provider_b", "council_moderator", "council_editor",
+          "council_admin"]
+
+ALLOWED = "allowed"  # a page answers 200; an action is not tried with a valid form (it would change things)
+SIGN_IN = "sign-in"  # redirected to the sign-in page
+TO_DASHBOARD = "dashboard"  # refused with the same answer an unknown id gets: back to the dashboard
+COUNCIL = ("council_moderator", "council_editor", "council_admin")
+PROVIDERS = ("provider_a", "editor_of_a", "provider_b")
+
+
+def _audience(*, anonymous, provider_a, editor_of_a, provider_b, council_moderator, council_editor,
+              council_admin) -> dict[str, object]:
+    return dict(anonymous=anonymous, provider_a=provider_a, editor_of_a=editor_of_a, provider_b=provider_b,
+                council_moderator=council_moderator, council_editor=council_editor, council_admin=council_admin)
+
+
+AUDIENCES: dict[str, dict[str, object]] = {
+    # Organisation A's records, for any of its members; another organisation's provider user gets "not found".
+    "members of A": _audience(anonymous=SIGN_IN, provider_a=ALLOWED, editor_of_a=ALLOWED, provider_b=404,
+                              council_moderator=403, council_editor=403, council_admin=403),
+    # A's owners only: its editors get "not found" too.
+    "owners of A": _audience(anonymous=SIGN_IN, provider_a=ALLOWED, editor_of_a=404, provider_b=404,
+                             council_moderator=403, council_editor=403, council_admin=403),
+    # No record in the URL: every provider user sees only their own organisations' things.
+    "any provider": _audience(anonymous=SIGN_IN, provider_a=ALLOWED, editor_of_a=ALLOWED, provider_b=ALLOWED,
+                              council_moderator=403, council_editor=403, council_admin=403),
+    # Asking to join an approved organisation is open to every provider user by design (owners then decide).
+    "join an approved organisation": _audience(
+        anonymous=SIGN_IN, provider_a=ALLOWED, editor_of_a=ALLOWED, provider_b=ALLOWED,
+        council_moderator=403, council_editor=403, council_admin=403),
+    # The emailed invitation link: the token is the secret, so anyone holding it may read the page.
+    "invitation link": _audience(anonymous=ALLOWED, provider_a=ALLOWED, editor_of_a=ALLOWED, provider_b=ALLOWED,
+                                 council_moderator=ALLOWED, council_editor=ALLOWED, council_admin=ALLOWED),
+    # Accepting it: only the person it was sent to (anyone else signed in is refused with 403).
+    "the invitee, by link": _audience(anonymous=SIGN_IN, provider_a=403, editor_of_a=403, provider_b=403,
+                                      council_moderator=403, council_editor=403, council_admin=403),
+    # Accepting from the dashboard: an invitation addressed to someone else is "no longer usable".
+    "the invitee, by id": _audience(anonymous=SIGN_IN, provider_a=TO_DASHBOARD, editor_of_a=TO_DASHBOARD,
+                                    provider_b=TO_DASHBOARD, council_moderator=403, council_editor=403,
+                                    council_admin=403),
+    "council staff": _audience(anonymous=SIGN_IN, provider_a=403, editor_of_a=403, provider_b=403,
+                               council_moderator=ALLOWED, council_editor=ALLOWED, council_admin=ALLOWED),
+    # Moderation, provider approvals, reports, stale listings, audit: moderators (and admins, who have every
+    # council role); other council roles are refused.
+    "council moderators": _audience(anonymous=SIGN_IN, provider_a=403, editor_of_a=403, provider_b=403,
+                                    council_moderator=ALLOWED, council_editor=403, council_admin=ALLOWED),
+}
+# Who sends the valid form in test_a_valid_form_from_an_allowed_user_changes_something.
+ALLOWED_POSTER = {
+    "members of A": "provider_a", "owners of A": "provider_a", "any provider": "provider_a",
+    "join an approved organisation": "provider_b", "the invitee, by link": "invitee",
+    "the invitee, by id": "invitee", "council moderators": "council_moderator",
+}
+
+
+def _organisation_form(name: str) -> dict:
+    return {
+        "name": name, "kind": "charity", "description": "Weekly visits for older people who feel lonely.",
+        "website": "https://befriending.example.org", "email": "hello@befriending.example.org",
+        "phone": "01632 960 001", "charity_number": "1098765", "company_number": "", "regulator": "cqc",
+        "registration_id": "1-123456789", "registration_rating": "Good",
+        "insurance_expires_on": [str(IN_A_YEAR.day), str(IN_A_YEAR.month), str(IN_A_YEAR.year)],
+        "dbs_checked_on": ["", "", ""],
+    }
+
+
+ABOUT_FORM = {
+    "name": "Lunch club", "summary": "Hot lunches and company on Tuesdays.", "status": "active",
+    "description": "A hot two-course lunch, a quiz and a chat, every Tuesday in the church hall.",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint's row: who may use it, which of A's records fill its URL, and a form that would work."""
+
+    audience: str
+    arguments: dict[str, str] = field(default_factory=dict)  # URL argument -> World attribute
+    form: dict = field(default_factory=dict)  # besides the CSRF token
+
+
+MATRIX: dict[str, Row] = {
+    # Provider pages
+    "provider.dashboard": Row("any provider"),
+    "provider.listings": Row("any provider"),
+    "provider.check_listings": Row("any provider"),
+    "provider.reports": Row("any provider"),
+    "provider.find_organisation": Row("any provider"),
+    "provider.create_organisation": Row("any provider", form=_organisation_form("Willow Befriending")),
+    "provider.organisation": Row("members of A", {"organisation_id": "organisation_a"}),
+    "provider.edit_organisation": Row("owners of A", {"organisation_id": "organisation_a"},
+                                      form=_organisation_form("Acorn Care, renamed")),
+    "provider.organisation_members": Row("owners of A", {"organisation_id": "organisation_a"}),
+    "provider.invite_member": Row("owners of A", {"organisation_id": "organisation_a"},
+                                  form={"email": "new.colleague@example.org", "role": "editor"}),
+    "provider.revoke_invitation": Row("owners of A", {"organisation_id": "organisation_a",
+                                                      "invitation_id": "invitation"}),
+    "provider.change_member_role": Row("owners of A", {"organisation_id": "organisation_a",
+                                                       "membership_id": "editor_membership"}, form={"role": "owner"}),
+    "provider.remove_member": Row("owners of A", {"organisation_id": "organisation_a",
+                                                  "membership_id": "editor_membership"}),
+    "provider.decide_join_request": Row("owners of A", {"organisation_id": "organisation_a",
+                                                        "request_id": "join_request"}, form={"approve": "y"}),
+    "provider.join_organisation": Row("join an approved organisation", {"organisation_id": "organisation_a"},
+                                      form={"message": "I run the Tuesday lunch club."}),
+    "provider.new_listing": Row("members of A", {"organisation_id": "organisation_a"}, form=ABOUT_FORM),
+    "provider.edit_listing": Row("members of A", {"service_id": "published_listing"}),
+    "provider.edit_listing_section": Row("members of A", {"service_id": "drafted_listing", "section": "about"},
+                                         form=ABOUT_FORM),
+    "provider.preview_listing": Row("members of A", {"service_id": "drafted_listing"}),
+    "provider.submit_listing": Row("members of A", {"service_id": "drafted_listing"}),
+    "provider.listing_submitted": Row("members of A", {"service_id": "submitted_listing"}),
+    "provider.withdraw_listing": Row("members of A", {"service_id": "submitted_listing"}),
+    "provider.mark_still_accurate": Row("members of A", {"service_id": "published_listing"}),
+    "provider.report": Row("members of A", {"report_id": "report"},
+                           form={"state": "in_progress", "response_note": "We are checking the number."}),
+    "provider.invitation": Row("invitation link", {"token": "invitation_token"}),
+    "provider.accept_invitation": Row("the invitee, by link", {"token": "invitation_token"}),
+    "provider.accept_my_invitation": Row("the invitee, by id", {"invitation_id": "invitation"}),
+    # Council pages
+    "council.home": Row("council staff"),
+    "council.audit": Row("council moderators"),
+    "council.moderation_queue": Row("council moderators"),
+    "council.review_revision": Row("council moderators", {"revision_id": "submitted_revision"}),
+    "council.decide_revision": Row("council moderators", {"revision_id": "submitted_revision"},
+                                   form={"approve_all": "y", "seen_version": "1"}),
+    "council.listing_versions": Row("council moderators", {"service_id": "published_listing"}),
+    "council.listing_version": Row("council moderators", {"service_id": "published_listing", "number": "first"}),
+    "council.restore_version": Row("council moderators", {"service_id": "published_listing", "number": "first"}),
+    "council.unpublish_listing": Row("council moderators", {"service_id": "published_listing"},
+                                     form={"reason": "The phone number reaches a private house."}),
+    "council.republish_listing": Row("council moderators", {"service_id": "unpublished_listing"}),
+    "council.stale_listings": Row("council moderators"),
+    "council.providers": Row("council moderators"),
+    "council.providers_insurance_expiring": Row("council moderators"),
+    "council.providers_detail": Row("council moderators", {"organisation_id": "organisation_a"}),
+    # Approving and turning down need a provider waiting for its check: A's owner's second organisation.
+    "council.providers_approve": Row("council moderators", {"organisation_id": "pending_organisation"}),
+    "council.providers_reject": Row("council moderators", {"organisation_id": "pending_organisation"},
+                                    form={"reject-reason": "We could not find the charity number."}),
+    "council.providers_suspend": Row("council moderators", {"organisation_id": "organisation_a"},
+                                     form={"suspend-reason": "Its insurance has lapsed."}),
+    "council.providers_checked": Row("council moderators", {"organisation_id": "organisation_a"}),
+    "council.reports": Row("council moderators"),
+    "council.report": Row("council moderators", {"report_id": "report"},
+                          form={"state": "resolved", "response_note": "The provider fixed the number."}),
+}
+
+
+def _prefixed_csrf(endpoint: str) -> str:
+    """The CSRF field's name in the endpoint's form (the provider decision forms carry a prefix)."""
+    for prefix in ("approve", "reject", "suspend", "checked"):
+        if endpoint == f"council.providers_{prefix}":
+            return f"{prefix}-csrf_token"
+    return "csrf_token"
+
+
+def _with_submit(endpoint: str, form: dict) -> dict:
+    prefix = {"council.providers_approve": "approve-", "council.providers_checked": "checked-",
+              "council.providers_reject": "reject-", "council.providers_suspend": "suspend-"}.get(endpoint, "")
+    return {f"{prefix}submit": "y", **form}
+
+
+# --- The records: organisation A with everything a URL can point at, and organisation B ---------------------
+
+
+@dataclass
+class World:
+    users: dict[str, object]
+    organisation_a: uuid.UUID
+    organisation_b: uuid.UUID
+    pending_organisation: uuid.UUID
+    published_listing: uuid.UUID  # two published versions, no open change
+    drafted_listing: uuid.UUID  # published, with a draft change
+    submitted_listing: uuid.UUID  # published, with a change waiting for the council
+    unpublished_listing: uuid.UUID  # taken off the site in an emergency
+    submitted_revision: uuid.UUID
+    report: uuid.UUID
+    invitation: uuid.UUID
+    invitation_token: str
+    join_request: uuid.UUID
+    editor_membership: uuid.UUID
+    first: int = 1  # a version number of the published listing
+    about: str = "about"  # a section of the listing editor
+    b_listing: uuid.UUID | None = None
+
+
+def _complete_listing(organisation, name: str, term) -> Service:
+    """A listing with every required section filled, so a draft of it can be submitted."""
+    service = make_service(organisation=organisation, name=name, summary=f"{name}: company and a cup of tea.",
+                           description="Friendly volunteers visit you at home every week.", in_person=True,
+                           is_free=True, url="https://acorn.example.org", published_at=None)
+    service.taxonomy_terms = [term]
+    db.session.flush()
+    revision_format.publish(actor=None, service=service, data=revision_format.snapshot(service), note="first")
+    db.session.flush()
+    return service
+
+
+def _change(service, owner, state: RevisionState) -> ListingRevision:
+    revision = ListingRevision(
+        service=service, organisation_id=service.organisation_id, author_id=owner.id, state=state,
+        data={**revision_format.snapshot(service), "summary": "A new summary, waiting for the council."},
+        base_version=revision_format.latest_version_number(service), sections_saved=["about"],
+        submitted_at=datetime.now(UTC) if state is RevisionState.SUBMITTED else None,
+    )
+    db.session.add(revision)
+    db.session.flush()
+    return revision
+
+
+def build_world() -> World:
+    term = make_term(name="Befriending")
+    organisation_a = make_organisation(name="Acorn Care", charity_number="1012345", insurance_expires_on=IN_A_YEAR)
+    organisation_b = make_organisation(name="Birch Support", charity_number="1054321")
+    provider_a = make_user(email="owner@acorn.example", name="Olu Owner", roles=(Role.PROVIDER,),
+                           organisations=[organisation_a])
+    editor_of_a = make_user(email="editor@acorn.example", name="Eddie Editor", roles=(Role.PROVIDER,),
+                            organisations=[organisation_a], membership_role=MembershipRole.EDITOR)
+    provider_b = make_user(email="owner@birch.example", name="Bea Birch", roles=(Role.PROVIDER,),
+                           organisations=[organisation_b])
+    pending = make_organisation(name="Acorn Young Carers", approved=False)
+    db.session.add(OrganisationMembership(user=provider_a, organisation=pending, role=MembershipRole.OWNER))
+    users = {
+        "anonymous": None,
+        "provider_a": provider_a,
+        "editor_of_a": editor_of_a,
+        "provider_b": provider_b,
+        "council_moderator": make_user(name="Mo Moderator", roles=(Role.COUNCIL_MODERATOR,)),
+        "council_editor": make_user(name="Ed Council", roles=(Role.COUNCIL_EDITOR,)),
+        "council_admin": make_user(name="Ada Admin", roles=(Role.COUNCIL_ADMIN,)),
+        # The person organisation A invited (a provider user already, so the dashboard can accept it too).
+        "invitee": make_user(email="invited@example.org", name="Ivy Invitee", roles=(Role.PROVIDER,)),
+        "joiner": make_user(email="joiner@example.org", name="Jo Joiner", roles=(Role.PROVIDER,)),
+    }
+    published = _complete_listing(organisation_a, "Acorn befriending", term)
+    revision_format.publish(actor=None, service=published,
+                            data={**revision_format.snapshot(published), "summary": "Second version."})
+    published.last_checked_at = datetime.now(UTC) - timedelta(days=200)  # due its six-month check
+    drafted = _complete_listing(organisation_a, "Acorn lunch club", term)
+    submitted = _complete_listing(organisation_a, "Acorn phone friends", term)
+    unpublished = _complete_listing(organisation_a, "Acorn garden club", term)
+    unpublished.unpublished_at = datetime.now(UTC)
+    unpublished.unpublished_reason = "The address was wrong."
+    _change(drafted, provider_a, RevisionState.DRAFT)
+    revision = _change(submitted, provider_a, RevisionState.SUBMITTED)
+    report = ProblemReport(service_id=published.id, reference="ACRN2345", description="The phone number is wrong.",
+                           state=ReportState.NEW)
+    invitation = OrganisationInvitation(
+        organisation=organisation_a, email=users["invitee"].email, role=MembershipRole.EDITOR,
+        token_hash=hash_token(INVITATION_TOKEN), invited_by_id=provider_a.id,
+        expires_at=datetime.now(UTC) + timedelta(days=7),
+    )
+    join_request = JoinRequest(organisation=organisation_a, user=users["joiner"], message="Please let me in.")
+    b_listing = make_service(organisation=organisation_b, name="Birch day trips")
+    db.session.add_all([report, invitation, join_request])
+    db.session.flush()
+    editor_membership = db.session.scalar(sa.select(OrganisationMembership.id).where(
+        OrganisationMembership.user_id == editor_of_a.id))
+    return World(
+        users=users, organisation_a=organisation_a.id, organisation_b=organisation_b.id,
+        pending_organisation=pending.id, published_listing=published.id, drafted_listing=drafted.id,
+        submitted_listing=submitted.id, unpublished_listing=unpublished.id, submitted_revision=revision.id,
+        report=report.id, invitation=invitation.id, invitation_token=INVITATION_TOKEN,
+        join_request=join_request.id, editor_membership=editor_membership, b_listing=b_listing.id,
+    )
+
+
+@pytest.fixture
+def world(session) -> World:
+    return build_world()
+
+
+# --- Reading what happened ----------------------------------------------------------------------------------
+
+
+def fingerprint() -> dict[str, object]:
+    """Everything an action here could change, so "nothing changed" means something."""
+    def rows(*columns):
+        return sorted(tuple(str(value) for value in row) for row in db.session.execute(sa.select(*columns)))
+
+    return {
+        "audit events": db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)),
+        "emails": db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)),
+        "organisations": rows(Organisation.id, Organisation.name, Organisation.verification_status,
+                              Organisation.verified_at),
+        "memberships": rows(OrganisationMembership.user_id, OrganisationMembership.organisation_id,
+                            OrganisationMembership.role),
+        "role grants": rows(UserRole.user_id, UserRole.role),
+        "invitations": rows(OrganisationInvitation.id, OrganisationInvitation.accepted_at,
+                            OrganisationInvitation.revoked_at),
+        "join requests": rows(JoinRequest.id, JoinRequest.state),
+        "listings": rows(Service.id, Service.name, Service.summary, Service.published_at, Service.unpublished_at,
+                         Service.last_checked_at),
+        "revisions": rows(ListingRevision.id, ListingRevision.state, ListingRevision.data),
+        "versions": rows(ListingVersion.service_id, ListingVersion.number),
+        "reports": rows(ProblemReport.id, ProblemReport.state, ProblemReport.response_note),
+    }
+
+
+def what_changed(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+def url_for_row(app: Flask, endpoint: str, row: Row, world: World) -> str:
+    values = {argument: getattr(world, attribute) for argument, attribute in row.arguments.items()}
+    return app.url_map.bind("localhost").build(endpoint, values)
+
+
+def methods_of(app: Flask, endpoint: str) -> set[str]:
+    found: set[str] = set()
+    for rule in app.url_map.iter_rules(endpoint):
+        found |= set(rule.methods or ()) - {"HEAD", "OPTIONS"}
+    return found
+
+
+def outcome_of(response) -> object:
+    """What a response amounts to, in the matrix's words."""
+    if response.status_code in (301, 302, 303):
+        location = urlsplit(response.headers["Location"]).path
+        if location == SIGN_IN_PATH:
+            return SIGN_IN
+        if location == DASHBOARD_PATH:
+            return TO_DASHBOARD
+        return f"redirect to {location}"
+    if response.status_code == 200:
+        return ALLOWED
+    return response.status_code
+
+
+def csrf_for(client) -> str:
+    """A CSRF token of the client's session: every page carries one (the sign-out form, or the sign-in form)."""
+    response = client.get("/account")
+    if response.status_code != 200:  # not signed in
+        response = client.get(SIGN_IN_PATH)
+    return csrf_token(parse(response))
+
+
+def client_as(client, world: World, actor: str):
+    user = world.users[actor]
+    if user is not None:
+        sign_in(client, user)
+    return client
+
+
+def _endpoints(app: Flask) -> list[str]:
+    return sorted({rule.endpoint for rule in app.url_map.iter_rules()
+                   if rule.endpoint.partition(".")[0] in ("provider", "council")})
+
+
+# --- The tests ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _url_map_app() -> Flask:
+    """An app only to read the URL map at collection time (the tests themselves use the ``app`` fixture)."""
+    return create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://")
+
+
+def test_every_provider_and_council_endpoint_has_a_row_in_the_matrix(app):
+    endpoints = set(_endpoints(app))
+
+    missing = sorted(endpoints - MATRIX.keys())
+    gone = sorted(MATRIX.keys() - endpoints)
+
+    assert not missing, ("these endpoints have no row in MATRIX (tests/integration/test_access_matrix.py): say "
+                         "who may use each and which record fills its URL:\n  " + "\n  ".join(missing))
+    assert not gone, "MATRIX has rows for endpoints that no longer exist:\n  " + "\n  ".join(gone)
+    unknown = sorted(endpoint for endpoint, row in MATRIX.items() if row.audience not in AUDIENCES)
+    assert not unknown, f"rows naming an audience not in AUDIENCES: {unknown}"
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_each_kind_of_user_reaches_only_what_the_matrix_allows(app, client, world, actor):
+    client_as(client, world, actor)
+    token = csrf_for(client)
+    wrong = []
+    for endpoint in _endpoints(app):
+        row = MATRIX[endpoint]
+        expected = AUDIENCES[row.audience][actor]
+        url = url_for_row(app, endpoint, row, world)
+        methods = methods_of(app, endpoint)
+        if "GET" in methods:
+            got = outcome_of(client.get(url))
+            if got != expected:
+                wrong.append(f"GET {endpoint} ({url}): expected {expected}, got {got}")
+        if "POST" not in methods:
+            continue
+        before = fingerprint()
+        response = client.post(url, data=_with_submit(endpoint, row.form))
+        changed = what_changed(before, fingerprint())
+        if response.status_code != 400 or changed:
+            wrong.append(f"POST {endpoint} without a CSRF token: expected 400 and no change, got "
+                         f"{response.status_code}, changed {changed}")
+        if expected == ALLOWED:
+            continue
+        before = fingerprint()
+        got = outcome_of(client.post(url, data={_prefixed_csrf(endpoint): token, **_with_submit(endpoint, row.form)}))
+        changed = what_changed(before, fingerprint())
+        if got != expected or changed:
+            wrong.append(f"POST {endpoint} with a CSRF token: expected {expected} and no change, got {got}, "
+                         f"changed {changed}")
+    assert not wrong, f"{actor}:\n  " + "\n  ".join(wrong)
+
+
+def _action_endpoints() -> list[str]:
+    app = _url_map_app()
+    return [endpoint for endpoint in _endpoints(app) if "POST" in methods_of(app, endpoint)]
+
+
+@pytest.mark.parametrize("endpoint", _action_endpoints())
+def test_a_valid_form_from_an_allowed_user_changes_something(app, client, world, endpoint):
+    """The forms the refused users send would work for someone allowed: "nothing changed" is not an accident."""
+    row = MATRIX[endpoint]
+    client_as(client, world, ALLOWED_POSTER[row.audience])
+    token = csrf_for(client)
+    url = url_for_row(app, endpoint, row, world)
+    audit_before = fingerprint()["audit events"]
+
+    response = client.post(url, data={_prefixed_csrf(endpoint): token, **_with_submit(endpoint, row.form)})
+
+    assert response.status_code in (302, 303), f"{endpoint} answered {response.status_code}"
+    assert fingerprint()["audit events"] > audit_before, f"{endpoint} recorded no audit event"
+
+
+# Pairing B's own organisation with A's ids in one URL: the inner id must be checked against the organisation.
+FOREIGN_IDS = [
+    ("provider.change_member_role", "GET", {"membership_id": "editor_membership"}),
+    ("provider.change_member_role", "POST", {"membership_id": "editor_membership"}),
+    ("provider.remove_member", "GET", {"membership_id": "editor_membership"}),
+    ("provider.remove_member", "POST", {"membership_id": "editor_membership"}),
+    ("provider.revoke_invitation", "POST", {"invitation_id": "invitation"}),
+    ("provider.decide_join_request", "POST", {"request_id": "join_request"}),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "method", "foreign"), FOREIGN_IDS,
+                         ids=[f"{endpoint}-{method}" for endpoint, method, _ in FOREIGN_IDS])
+def test_an_owner_cannot_reach_another_organisations_members_or_requests_through_their_own(app, client, world,
+                                                                                           endpoint, method,
+                                                                                           foreign):
+    client_as(client, world, "provider_b")
+    token = csrf_for(client)
+    row = MATRIX[endpoint]
+    values = {"organisation_id": world.organisation_b,
+              **{argument: getattr(world, attribute) for argument, attribute in foreign.items()}}
+    url = app.url_map.bind("localhost").build(endpoint, values)
+    before = fingerprint()
+
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, data={"csrf_token": token, **_with_submit(endpoint, row.form)})
+
+    assert response.status_code == 404
+    assert what_changed(before, fingerprint()) == []
+
+
+# (page, what organisation A's page would show, what B's own page shows: None when B has nothing there)
+LIST_PAGES: list[tuple[str, str, str | None]] = [
+    ("/provider", "Acorn Care", "Birch Support"),
+    ("/provider/listings", "Acorn befriending", "Birch day trips"),
+    ("/provider/listings/check", "Acorn befriending", None),
+    ("/provider/reports", "ACRN2345", None),
+]
+
+
+@pytest.mark.parametrize(("path", "foreign_text", "own_text"), LIST_PAGES, ids=[path for path, *_ in LIST_PAGES])
+def test_a_provider_never_sees_another_organisations_records_in_their_lists(client, world, path, foreign_text,
+                                                                            own_text):
+    def main_text() -> str:
+        response = client.get(path)
+        assert response.status_code == 200
+        return " ".join(parse(response).xpath("//main")[0].text_content().split())
+
+    client_as(client, world, "provider_a")
+    assert foreign_text in main_text(), "organisation A's own page should show it, or this test proves nothing"
+    client_as(client, world, "provider_b")
+    main = main_text()
+
+    assert foreign_text not in main
+    if own_text:
+        assert own_text in main
