@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_babel import format_currency, get_locale
 
 LOCALE_COOKIE = "locale"
@@ -23,7 +23,6 @@ def _chosen_language() -> str:
     languages = current_app.config["LANGUAGES"]
     asked = request.args.get("lang", "").strip().lower()
     if asked in languages:
-        g.remember_locale = asked
         return asked
     remembered = request.cookies.get(LOCALE_COOKIE, "")
     if remembered in languages:
@@ -32,8 +31,10 @@ def _chosen_language() -> str:
 
 
 def remember_locale(response):
-    """After a ``?lang=`` choice, keep it for the next requests."""
-    chosen = g.get("remember_locale")
+    """After a ``?lang=`` choice, keep it for the next requests (also when the response is a redirect, which
+    never asked for the locale: the page it leads to must come out in the chosen language)."""
+    asked = request.args.get("lang", "").strip().lower()
+    chosen = asked if asked in current_app.config["LANGUAGES"] else None
     if chosen and request.cookies.get(LOCALE_COOKIE) != chosen:
         response.set_cookie(
             LOCALE_COOKIE,

@@ -32,6 +32,7 @@ from portal.models import (
     Service,
     User,
 )
+from portal.security import public, rule_for_endpoint
 from tests.browser import accessibility
 from tests.browser.live_server import LiveServer
 from tests.browser.watch import PageProblems
@@ -204,11 +205,21 @@ class BackOfficePage:
         return path + ("?" + urlencode(query) if query else "")
 
 
+def _signed_in_page(app: Flask, rule) -> bool:
+    """The provider and council areas, and the account pages that need signing in (your account, password)."""
+    blueprint = rule.endpoint.partition(".")[0]
+    if blueprint in BLUEPRINTS:
+        return True
+    with app.app_context():
+        return blueprint == "account" and rule_for_endpoint(rule.endpoint) not in (public, None)
+
+
 def back_office_pages(app: Flask) -> list[BackOfficePage]:
-    """Every GET page of the provider and council blueprints, once per variant, in URL order."""
+    """Every GET page of the provider and council blueprints and the signed-in account pages, once per variant,
+    in URL order."""
     rules = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (len(r.arguments), r.rule)):
-        if rule.endpoint.partition(".")[0] in BLUEPRINTS and "GET" in (rule.methods or ()):
+        if _signed_in_page(app, rule) and "GET" in (rule.methods or ()):
             rules.setdefault(rule.endpoint, rule)
     pages = []
     for rule in sorted(rules.values(), key=lambda r: r.rule):

@@ -17,6 +17,7 @@ from tests.browser.borough import Borough
 # Endpoints that answer GET but are not HTML pages, so neither axe nor a lang attribute applies.
 NOT_PAGES: dict[str, str] = {
     "static": "stylesheets, scripts, fonts and images, not pages",
+    "public.oruk_datapackage": "a zip download of the open data, not a page",
 }
 # Whole blueprints that are not pages for people.
 NOT_PAGE_BLUEPRINTS: dict[str, str] = {
@@ -52,6 +53,8 @@ VARIANTS: dict[str, list[Variant]] = {
 ENDPOINT_VARIANTS: dict[str, list[Variant]] = {
     "account.confirm_email": [Variant("valid-link", "confirm_email_token"), *VARIANTS["token"]],
     "account.reset_password": [Variant("valid-link", "reset_password_token"), *VARIANTS["token"]],
+    # An invitation link that is not (or no longer) valid: the same "not found" as an unknown page.
+    "provider.invitation": [Variant("invalid-link", "invalid_token", 404)],
 }
 ARGUMENT_KINDS: dict[str, str] = {
     "service_id": "service",
@@ -137,8 +140,10 @@ def _pages_for(rule: Rule) -> list[PublicPage]:
         return [PublicPage(rule.endpoint, rule.rule, variant.label, ((argument, variant.attribute),), "",
                            variant.status) for variant in variants]
     # Several arguments: one page, each filled with its kind's first record.
-    filled = tuple((argument, VARIANTS[kinds[argument]][0].attribute) for argument in arguments)
-    return [PublicPage(rule.endpoint, rule.rule, arguments=filled)]
+    firsts = {argument: VARIANTS[kinds[argument]][0] for argument in arguments}
+    filled = tuple((argument, variant.attribute) for argument, variant in firsts.items())
+    status = max(variant.status for variant in firsts.values())  # a broken emailed link makes it a 400 page
+    return [PublicPage(rule.endpoint, rule.rule, arguments=filled, expected_status=status)]
 
 
 def public_pages(app: Flask) -> list[PublicPage]:

@@ -81,7 +81,7 @@ def _tail(text: str, lines: int = 12) -> str:
 
 def _service_page(live_server: LiveServer) -> PublicPage:
     for candidate in public_pages(live_server.app):
-        if "service_id" in dict(candidate.arguments).values():
+        if candidate.endpoint == "public.service" and "service_id" in dict(candidate.arguments).values():
             return candidate
     raise AssertionError("no public page shows a service: expected one taking the service's id in its URL")
 

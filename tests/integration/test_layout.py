@@ -238,3 +238,10 @@ def test_a_field_error_is_announced_in_welsh_to_a_welsh_screen_reader_user(clien
     response = client.post("/account/sign-up?lang=cy", data={"csrf_token": csrf_token(page)})
     hidden_prefixes = texts(parse(response), "//p[contains(@class, 'govuk-error-message')]/span")
     assert hidden_prefixes and set(hidden_prefixes) == {"Gwall:"}
+
+
+def test_a_language_chosen_on_a_link_that_redirects_is_kept_for_the_page_it_leads_to(client):
+    response = client.get("/account?lang=cy")  # signed out: a redirect to sign in, which renders nothing
+    assert response.status_code == 302
+    follow = client.get(response.headers["Location"])
+    assert parse(follow).get("lang") == "cy"
