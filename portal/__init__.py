@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
@@ -156,6 +156,9 @@ def _register_template_helpers(app: Flask) -> None:
 def _register_error_handlers(app: Flask) -> None:
     def render_error(error: HTTPException):
         code = error.code or 500
+        if request.path == "/api" or request.path.startswith("/api/"):
+            # API clients get JSON even for paths and methods no API route matched.
+            return jsonify(error=error.name, detail=error.description), code
         template = f"errors/{code}.html" if code in (400, 403, 404, 405, 429, 500) else "errors/generic.html"
         return render_template(template, error=error), code
 

@@ -308,3 +308,9 @@ def test_without_the_profile_schemas_on_disk_the_document_links_the_published_on
     components = document["components"]["schemas"]
     assert components["Service"] == {"$ref": PUBLISHED_SCHEMAS + "service.json"}
     assert components["Page"]["type"] == "object"
+
+
+def test_an_unknown_api_path_or_method_answers_json_not_a_web_page(client):
+    for response in (client.get("/api/no-such-thing"), client.post("/api/services")):
+        assert response.status_code in (404, 405)
+        assert response.is_json and set(response.get_json()) >= {"error", "detail"}
