@@ -35,6 +35,7 @@ from portal.data.listings import (
     ScheduleData,
 )
 from portal.extensions import db
+from portal.importers.text import clean, clean_line, first_sentence
 from portal.models import (
     CostUnit,
     Location,
@@ -110,25 +111,8 @@ def read_records(path: Path | str) -> list[dict]:
     return payload
 
 
-def clean(value: Any) -> str:
-    """Text as given, with its whitespace tidied: no \\r, trailing spaces or runs of blank lines."""
-    if value is None:
-        return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def clean_line(value: Any) -> str:
-    return re.sub(r"\s+", " ", clean(value))
-
-
 def summary_of(description: str) -> str:
-    """Outpost has no short description: use the first sentence, cut at a word if it is long."""
-    first = re.split(r"(?<=[.!?])\s|\n", description, maxsplit=1)[0].strip()
-    if len(first) <= SUMMARY_LENGTH:
-        return first
-    return first[: SUMMARY_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+    return first_sentence(description, limit=SUMMARY_LENGTH)
 
 
 def _slugify(text: str) -> str:

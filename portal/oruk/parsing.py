@@ -25,6 +25,7 @@ from portal.data.listings import (
     PhoneData,
     ScheduleData,
 )
+from portal.importers.text import clean, clean_line, first_sentence
 from portal.models import CostUnit, ServiceStatus, Weekday
 
 SUMMARY_LENGTH = 200
@@ -111,25 +112,8 @@ class ParsedService:
     warnings: list[str] = field(default_factory=list)
 
 
-def clean(value: Any) -> str:
-    """Text as given, whitespace tidied (no \\r, trailing spaces or runs of blank lines)."""
-    if value is None:
-        return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def clean_line(value: Any) -> str:
-    return re.sub(r"\s+", " ", clean(value))
-
-
 def summary_of(description: str) -> str:
-    """ORUK has no short description: the first sentence, cut at a word when it is long."""
-    first = re.split(r"(?<=[.!?])\s|\n", description, maxsplit=1)[0].strip()
-    if len(first) <= SUMMARY_LENGTH:
-        return first
-    return first[: SUMMARY_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+    return first_sentence(description, limit=SUMMARY_LENGTH)
 
 
 def content_hash(record: Any) -> str:
