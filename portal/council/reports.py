@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import _
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.council import bp
 from portal.data import reminders, reports
-from portal.extensions import db
 from portal.models import ReportState, Role, utcnow
-from portal.public.report_forms import ReportStateForm
+from portal.public.report_forms import ReportStateForm, apply_report_state_form
 from portal.security import roles_required
 
 
@@ -48,16 +46,8 @@ def reports_list():
 def report(report_id: uuid.UUID):
     found = reports.report_by_id(report_id) or abort(404)
     form = ReportStateForm(data={"state": found.state.value, "response_note": found.response_note})
-    if form.validate_on_submit():
-        try:
-            reports.change_state(actor=current_user, report=found, state=form.chosen_state,
-                                 response_note=form.response_note.data or "")
-        except reports.ReportUnchanged:
-            form.state.errors.append(_("Choose a different state or change the response"))
-        else:
-            db.session.commit()
-            flash(_("Report %(reference)s updated", reference=found.reference), "success")
-            return redirect(url_for("council.report", report_id=found.id))
+    if apply_report_state_form(form, actor=current_user, report=found):
+        return redirect(url_for("council.report", report_id=found.id))
     return render_template("council/report.html", report=found, form=form)
 
 

@@ -15,7 +15,7 @@ from portal.data import reminders, reports
 from portal.extensions import db
 from portal.models import ReportState
 from portal.provider import bp
-from portal.public.report_forms import MarkStillAccurateForm, ReportStateForm
+from portal.public.report_forms import MarkStillAccurateForm, ReportStateForm, apply_report_state_form
 
 
 def _state_filter() -> ReportState | None:
@@ -40,16 +40,8 @@ def reports_list():
 def report(report_id: uuid.UUID):
     found = reports.report_for_provider(current_user, report_id)
     form = ReportStateForm(data={"state": found.state.value, "response_note": found.response_note})
-    if form.validate_on_submit():
-        try:
-            reports.change_state(actor=current_user, report=found, state=form.chosen_state,
-                                 response_note=form.response_note.data or "")
-        except reports.ReportUnchanged:
-            form.state.errors.append(_("Choose a different state or change the response"))
-        else:
-            db.session.commit()
-            flash(_("Report %(reference)s updated", reference=found.reference), "success")
-            return redirect(url_for("provider.report", report_id=found.id))
+    if apply_report_state_form(form, actor=current_user, report=found):
+        return redirect(url_for("provider.report", report_id=found.id))
     return render_template("provider/report.html", report=found, form=form)
 
 

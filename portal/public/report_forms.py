@@ -99,3 +99,26 @@ class StillAccurateForm(FlaskForm):
 
 class MarkStillAccurateForm(FlaskForm):
     submit = SubmitField(_l("Mark as still accurate"), widget=GovSubmitInput())
+
+
+def apply_report_state_form(form: ReportStateForm, *, actor, report) -> bool:
+    """Save a valid state change from ``form`` (commit, success message); returns whether it was saved.
+
+    Shared by the provider's and the council's report pages, which differ only in where they go next."""
+    from flask import flash
+    from flask_babel import _
+
+    from portal.data import reports
+    from portal.extensions import db
+
+    if not form.validate_on_submit():
+        return False
+    try:
+        reports.change_state(actor=actor, report=report, state=form.chosen_state,
+                             response_note=form.response_note.data or "")
+    except reports.ReportUnchanged:
+        form.state.errors.append(_("Choose a different state or change the response"))
+        return False
+    db.session.commit()
+    flash(_("Report %(reference)s updated", reference=report.reference), "success")
+    return True
