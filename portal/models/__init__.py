@@ -29,6 +29,30 @@ from portal.models.directory import (
     public_services_clause,
 )
 from portal.models.feeds import FeedRecord
+from portal.models.guides import Guide, GuideFeedback, GuideState, GuideVersion, guide_categories
+from portal.models.ledger import Entry, Journal, JournalKind, LedgerAccount, LedgerAccountKind
+from portal.models.marketplace import (
+    PERIOD_DAYS,
+    BasketItem,
+    CardStatus,
+    DirectPaymentAccount,
+    DPAccountStatus,
+    ExceptionKind,
+    Offer,
+    OfferStatus,
+    OfferUnit,
+    Order,
+    OrderState,
+    PaymentCard,
+    PayoutDetails,
+    PayoutDetailsStatus,
+    PayoutRun,
+    SpendingException,
+    StripeEvent,
+    StripeEventStatus,
+    dp_plan_categories,
+    dp_plan_providers,
+)
 from portal.models.insights import Postcode, SearchLog
 from portal.models.workflow import (
     JoinRequest,
@@ -43,6 +67,11 @@ from portal.models.workflow import (
 )
 
 __all__ = [
+    "Guide", "GuideFeedback", "GuideState", "GuideVersion", "guide_categories",
+    "Entry", "Journal", "JournalKind", "LedgerAccount", "LedgerAccountKind",
+    "PERIOD_DAYS", "BasketItem", "CardStatus", "DirectPaymentAccount", "DPAccountStatus", "ExceptionKind", "Offer",
+    "OfferStatus", "OfferUnit", "Order", "OrderState", "PaymentCard", "PayoutDetails", "PayoutDetailsStatus",
+    "PayoutRun", "SpendingException", "StripeEvent", "StripeEventStatus", "dp_plan_categories", "dp_plan_providers",
     "FeedRecord",
     "JoinRequest", "ListingReminder", "ListingRevision", "ListingVersion", "OrganisationInvitation",
     "OrganisationKind", "ProblemReport", "ReportState", "RequestState", "RevisionState",
