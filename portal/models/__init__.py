@@ -30,6 +30,7 @@ from portal.models.directory import (
 )
 from portal.models.feeds import FeedRecord
 from portal.models.guides import Guide, GuideFeedback, GuideState, GuideVersion, guide_categories
+from portal.models.insights import Postcode, SearchLog
 from portal.models.ledger import Entry, Journal, JournalKind, LedgerAccount, LedgerAccountKind
 from portal.models.marketplace import (
     PERIOD_DAYS,
@@ -53,7 +54,6 @@ from portal.models.marketplace import (
     dp_plan_categories,
     dp_plan_providers,
 )
-from portal.models.insights import Postcode, SearchLog
 from portal.models.workflow import (
     JoinRequest,
     ListingReminder,
