@@ -6,6 +6,7 @@ Every test that takes ``app``, ``client`` or ``session`` runs twice: once on SQL
 from __future__ import annotations
 
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,16 @@ def database_url(request, tmp_path_factory):
     return server.create_database("test_app")
 
 
+@pytest.fixture(params=DATABASES)
+def committed_database_url(request, tmp_path):
+    """A fresh, empty database of each kind for one test whose work must really commit (concurrency tests):
+    unlike ``session``, nothing is rolled back, so each test gets its own database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'committed.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"committed_{uuid.uuid4().hex[:12]}")
+
+
 def make_app(database_url: str, **overrides):
     overrides.setdefault("SEARCH_INDEX_DIR", tempfile.mkdtemp(prefix="careportal-index-"))
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, **overrides)
@@ -67,9 +78,10 @@ class _BoundSession(FlaskSession):
 
 
 @pytest.fixture
-def session(app, tmp_path):
+def session(app, tmp_path, request):
     """The test's database session. Requests in the test join the same outer transaction, which is rolled
-    back at the end: a route's commit only releases a savepoint."""
+    back at the end: a route's commit only releases a savepoint. After the test, the ledger's invariants are
+    checked over everything it left (tests that break the ledger on purpose mark themselves `breaks_ledger`)."""
     app.config["SEARCH_INDEX_DIR"] = str(tmp_path / "search-index")
     limiter.reset()
     with app.app_context():
@@ -81,11 +93,23 @@ def session(app, tmp_path):
         )
         try:
             yield db.session
+            if request.node.get_closest_marker("breaks_ledger") is None:
+                _assert_ledger_sound()
         finally:
             db.session.remove()
             db.session = original
             outer.rollback()
             connection.close()
+
+
+def _assert_ledger_sound() -> None:
+    from portal.ledger import check_invariants
+
+    if not db.session.is_active:  # the test ended inside a failed transaction: look at what was committed
+        db.session.rollback()
+    db.session.flush()
+    problems = check_invariants()
+    assert not problems, "the ledger is unsound after this test:\n" + "\n".join(problems)
 
 
 class _IsolatedClient(FlaskClient):
