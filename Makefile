@@ -147,3 +147,4 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: $(VENV_STAMP)
 	$(VENV)/bin/python -m bench.search_bench --size $(SIZE) $(BENCH_ARGS)
+	$(VENV)/bin/python -m bench.checkout_bench $(CHECKOUT_BENCH_ARGS)

@@ -119,6 +119,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.account import bp as account_bp
     from portal.api import bp as api_bp
     from portal.council import bp as council_bp
+    from portal.holder import bp as holder_bp
+    from portal.payments.webhooks import bp as webhooks_bp
     from portal.provider import bp as provider_bp
     from portal.public import bp as public_bp
 
@@ -127,6 +129,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(provider_bp)
     app.register_blueprint(council_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(holder_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

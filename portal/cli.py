@@ -10,14 +10,22 @@ from werkzeug.serving import run_simple
 def register_cli(app: Flask) -> None:
     from portal.account.cli import users_cli
     from portal.demo.cli import demo_cli
+    from portal.dp_audit_cli import patterns_command
+    from portal.dp_cli import dp_cli
     from portal.exporters.cli import export_cli
     from portal.importers.cli import import_cli
     from portal.listings_cli import listings_cli
+    from portal.marketplace.cli import orders_cli
+    from portal.payments.cli import ledger_cli
     from portal.postcodes_cli import postcodes_cli
     from search.cli import search_cli
 
-    for group in (users_cli, demo_cli, import_cli, export_cli, search_cli, postcodes_cli, listings_cli):
+    for group in (users_cli, demo_cli, import_cli, export_cli, search_cli, postcodes_cli, listings_cli,
+                  ledger_cli):
         app.cli.add_command(group)
+    app.cli.add_command(orders_cli)
+    dp_cli.add_command(patterns_command)  # `flask dp patterns` (portal/dp_audit_cli.py)
+    app.cli.add_command(dp_cli)
     app.cli.add_command(dev_server)
 
 
@@ -37,6 +45,9 @@ def dev_server(host: str, port: int, stripe_port: int) -> None:
         raise click.ClickException(f"{error}. Is another localstripe already using port {stripe_port}?") from None
     current_app.config["STRIPE_API_BASE"] = stripe_url
     try:
+        # localstripe signs its events with our webhook secret and posts them to /webhooks/stripe.
+        localstripe_process.register_webhook(stripe_url, url=f"http://{host}:{port}/webhooks/stripe",
+                                             secret=current_app.config["STRIPE_WEBHOOK_SECRET"])
         _print_welcome(f"http://{host}:{port}", stripe_url)
         # No reloader: it would start a second localstripe in the reloaded process. (Flask's app.run refuses
         # to run inside a `flask` command, so serve with Werkzeug directly.)

@@ -78,6 +78,12 @@ class Config:
     STRIPE_API_BASE = _env("STRIPE_API_BASE")  # e.g. http://127.0.0.1:8420 for localstripe
     STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
     STRIPE_REQUIRE_PREPAID = _env_bool("STRIPE_REQUIRE_PREPAID", False)
+    STRIPE_CONNECT_PAYOUTS = _env_bool("STRIPE_CONNECT_PAYOUTS", False)  # pay providers by Connect transfers
+
+    # Direct payments: what the council's team is shown as an unusual pattern of spending.
+    DP_PATTERN_MAX_ORDERS_PER_DAY = _env_int("DP_PATTERN_MAX_ORDERS_PER_DAY", 10)
+    DP_PATTERN_PROVIDER_SHARE_PERCENT = _env_int("DP_PATTERN_PROVIDER_SHARE_PERCENT", 80)
+    DP_PATTERN_PROVIDER_SHARE_MIN_PENCE = _env_int("DP_PATTERN_PROVIDER_SHARE_MIN_PENCE", 10_000)
 
     LANGUAGES = ("en", "cy")
     BABEL_DEFAULT_LOCALE = "en"

@@ -14,7 +14,12 @@ Two steps, both through bleach with the same allow-list:
 
 from __future__ import annotations
 
+import html as html_lib
+import itertools
 import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import bleach
@@ -130,18 +135,113 @@ def _set_link_attributes(attrs: dict, new: bool = False) -> dict:
     return attrs
 
 
-def to_html(source: str | None) -> Markup:
-    """Sanitised HTML for ``source``, styled with GOV.UK classes. Safe whatever ``source`` holds."""
-    if not source:
-        return Markup("")
-    cleaned = _clean(_markdown(source))
+def _finish(cleaned: str) -> str:
+    """Links made clickable (allowed ones only) and GOV.UK classes on HTML that ``_clean`` produced."""
     html = bleach.linkify(cleaned, callbacks=[_set_link_attributes], parse_email=False)
-    html = (
+    return (
         html.replace("<p>", '<p class="govuk-body">')
         .replace("<ul>", '<ul class="govuk-list govuk-list--bullet">')
         .replace("<ol>", '<ol class="govuk-list govuk-list--number">')
     )
-    return Markup(html)  # noqa: S704 - bleach produced it from the allow-list above
+
+
+def to_html(source: str | None) -> Markup:
+    """Sanitised HTML for ``source``, styled with GOV.UK classes. Safe whatever ``source`` holds."""
+    if not source:
+        return Markup("")
+    return Markup(_finish(_clean(_markdown(source))))  # noqa: S704 - bleach produced it from the allow-list above
+
+
+# --- Documents with headings (council guides) -----------------------------------------------------------------
+#
+# Guides are longer than a provider's description: besides everything above, a line starting "## " is a
+# section heading (h2) and "### " a sub-heading (h3); a single "# " is treated as "## " because the page's
+# own title is the only h1. Heading text is plain text: markup in it is dropped. Raw HTML headings are not
+# allowed (they are stripped like any other tag), so the only headings are the ones we build, each with an id
+# made from its words for the contents list.
+
+_HEADING = re.compile(r"^(#{1,3})\s+(.*?)\s*#*\s*$")
+_NOT_ID_CHARACTERS = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Heading:
+    id: str
+    text: str
+    level: int  # 2 or 3
+
+
+@dataclass(frozen=True)
+class Document:
+    html: Markup
+    headings: list[Heading]
+
+    @property
+    def sections(self) -> list[Heading]:
+        """The h2 headings: what a contents list links to."""
+        return [heading for heading in self.headings if heading.level == 2]
+
+
+def _plain_text(source: str) -> str:
+    text = bleach.clean(_CODE_ELEMENTS.sub("", _inline(source)), tags=set(), strip=True, strip_comments=True)
+    return " ".join(html_lib.unescape(text).split())
+
+
+def heading_id(text: str, taken: set[str]) -> str:
+    """An id for a heading: its words in lower-case ASCII joined by hyphens, unique among ``taken`` (which
+    it joins). Welsh accents go (ŵ -> w), so the id survives being typed into an address bar."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    base = _NOT_ID_CHARACTERS.sub("-", ascii_text).strip("-")[:60].strip("-") or "section"
+    if base[0].isdigit():
+        base = f"section-{base}"
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _line_kind(line: str) -> str:
+    if _BULLET.match(line):
+        return "bullet"
+    return "number" if _NUMBERED.match(line) else "text"
+
+
+def to_document(source: str | None, *, reserved_ids: Iterable[str] = ()) -> Document:
+    """Sanitised HTML for a guide's ``source`` with its headings (ids never clash with ``reserved_ids``)."""
+    if not source:
+        return Document(Markup(""), [])
+    text = _CODE_ELEMENTS.sub("", source.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    taken = set(reserved_ids)
+    parts: list[str] = []
+    headings: list[Heading] = []
+
+    def flush(lines: list[str]) -> None:
+        # In a guide a list may follow its introducing sentence without a blank line: each run of bullet,
+        # numbered or plain lines is a block of its own.
+        for _kind, run in itertools.groupby(lines, key=_line_kind):
+            parts.append(_finish(_clean(_block(list(run)))))
+        lines.clear()
+
+    for block in _BLANK_LINES.split(text):
+        pending: list[str] = []
+        for line in (line.strip() for line in block.split("\n")):
+            match = _HEADING.match(line) if line else None
+            if match is None:
+                if line:
+                    pending.append(line)
+                continue
+            flush(pending)
+            words = _plain_text(match.group(2))
+            if not words:
+                continue
+            level = 3 if len(match.group(1)) == 3 else 2
+            heading = Heading(id=heading_id(words, taken), text=words, level=level)
+            headings.append(heading)
+            css = "govuk-heading-m" if level == 2 else "govuk-heading-s"
+            parts.append(f'<h{level} class="{css}" id="{heading.id}">{escape(words)}</h{level}>')
+        flush(pending)
+    return Document(Markup("".join(parts)), headings)  # noqa: S704 - built from cleaned parts and escaped text
 
 
 def word_count(source: str | None) -> int:

@@ -19,11 +19,12 @@ def rebuild_command() -> None:
     """Build a fresh index from the database and swap it in atomically."""
     from portal.models import Service, public_services_clause
 
-    total = db.session.scalar(db.select(db.func.count(Service.id)).where(public_services_clause()))
+    listings = db.session.scalar(db.select(db.func.count(Service.id)).where(public_services_clause()))
+    guides = indexer.published_guide_count()
     started = time.monotonic()
-    with click.progressbar(length=total, label="Indexing listings", file=sys.stderr) as bar:
+    with click.progressbar(length=listings + guides, label="Indexing listings and guides", file=sys.stderr) as bar:
         count = indexer.rebuild(progress=bar.update)
-    click.echo(f"Indexed {count} listings in {time.monotonic() - started:.1f} s.")
+    click.echo(f"Indexed {count - guides} listings and {guides} guides in {time.monotonic() - started:.1f} s.")
 
 
 @search_cli.command("sync")
@@ -47,12 +48,13 @@ def sync_command(follow: bool, interval: float) -> None:
 
 @search_cli.command("check")
 def check_command() -> None:
-    """Report listings missing from, extra in, or stale in the index; exits 1 when any are found."""
+    """Report listings and guides missing from, extra in, or stale in the index; exits 1 when any are found."""
     try:
         status = indexer.index_status()
     except store.IndexUnavailable as reason:
         raise click.ClickException(str(reason)) from None
-    click.echo(f"Index holds {status['indexed']} listings; the database publishes {status['expected']}.")
+    click.echo(f"Index holds {status['indexed']} listings and {status['guides_indexed']} guides; the database "
+               f"publishes {status['expected']} listings and {status['guides_expected']} guides.")
     for label in ("missing", "extra", "stale"):
         click.echo(f"{label.capitalize()}: {len(status[label])}")
         for listing_id in status[label][:20]:

@@ -1,30 +1,34 @@
-"""A listing as a search document. Takes loaded rows, returns a dict (no writes; places without coordinates
-are looked up through search.geo)."""
+"""A listing or a council guide as a search document. Takes loaded rows, returns a dict (no writes; places
+without coordinates are looked up through search.geo)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import html
+import re
+from collections.abc import Callable, Iterable
 
-from portal.models import Location, Service
+import bleach
+
+from portal.models import Guide, Location, Service, TaxonomyTerm
 from search import geo
-from search.schema import age_bands_overlapping
+from search.schema import KIND_GUIDE, KIND_SERVICE, age_bands_overlapping
 
 Point = tuple[float, float]
 
 
-def _category_slugs(service: Service) -> list[str]:
+def _category_slugs(terms: Iterable[TaxonomyTerm]) -> list[str]:
     # A parent category includes its children: index every ancestor's slug too.
     slugs: list[str] = []
-    for term in service.taxonomy_terms:
+    for term in terms:
         for each in [term, *term.ancestors()]:
             if each.slug not in slugs:
                 slugs.append(each.slug)
     return slugs
 
 
-def _category_words(service: Service) -> list[str]:
+def _category_words(terms: Iterable[TaxonomyTerm]) -> list[str]:
     words: list[str] = []
-    for term in service.taxonomy_terms:
+    for term in terms:
         for each in [term, *term.ancestors()]:
             words.extend(filter(None, [each.name, each.name_cy]))
     return words
@@ -96,14 +100,17 @@ def decode_points(value: bytes | None) -> list[Point]:
     return [(float(lat), float(lon)) for lat, lon in pairs]
 
 
-def service_document(service: Service, resolve: Callable[[str], Point | None] = _resolved) -> dict:
+def service_document(service: Service, resolve: Callable[[str], Point | None] = _resolved, *,
+                     purchasable: bool = False) -> dict:
+    """``purchasable``: the service has a published priced offer a direct payment can buy (the indexer knows;
+    offers are not loaded with the service)."""
     localities = [area.locality for area in service.service_areas if area.locality is not None]
     body_parts = [
         service.summary,
         service.description,
         service.organisation.name,
         service.eligibility_description,
-        *_category_words(service),
+        *_category_words(service.taxonomy_terms),
         *_need_words(service),
         *(locality.name for locality in localities),
         *(locality.name_cy for locality in localities if locality.name_cy),
@@ -114,13 +121,13 @@ def service_document(service: Service, resolve: Callable[[str], Point | None] = 
     price = _lowest_price(service)
     document = {
         "id": str(service.id),
-        "kind": "service",
+        "kind": KIND_SERVICE,
         "name": service.name,
         "sort_name": service.name.casefold()[:200],
         "body": body,
         "spelling": f"{service.name}\n{body}",
         "organisation": str(service.organisation_id),
-        "categories": ",".join(_category_slugs(service)),
+        "categories": ",".join(_category_slugs(service.taxonomy_terms)),
         "needs": ",".join(need.slug for need in service.needs),
         "localities": ",".join(locality.slug for locality in localities),
         "languages": ",".join(language.code for language in service.languages),
@@ -136,7 +143,7 @@ def service_document(service: Service, resolve: Callable[[str], Point | None] = 
         "online": bool(service.online),
         "by_phone": bool(service.by_phone),
         "local_offer": bool(service.local_offer),
-        "dp_purchasable": False,  # the marketplace has no offers yet
+        "dp_purchasable": purchasable,
         "updated": int(service.updated_at.timestamp()) if service.updated_at else 0,
     }
     if points:
@@ -145,3 +152,50 @@ def service_document(service: Service, resolve: Callable[[str], Point | None] = 
     if price is not None:
         document["price"] = price
     return document
+
+
+# --- guides -------------------------------------------------------------------------------------------------
+
+# A Markdown link or image: its text is words, its address is not.
+_MARKDOWN_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_CODE_ELEMENTS = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_BARE_ADDRESS = re.compile(r"(?:https?://|mailto:|tel:|www\.)\S+", re.IGNORECASE)
+_LINE_MARKS = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d{1,3}[.)]\s+)", re.MULTILINE)
+# Emphasis and code marks; an underscore only at a word's edge ("_advice_"), never inside one.
+_EMPHASIS = re.compile(r"\*{1,3}|~~|`+|(?<!\w)_+|_+(?!\w)")
+
+
+def plain_text(source: str | None) -> str:
+    """A guide's limited Markdown as the words a reader sees: link text without its address, no markup, no
+    heading or list signs, entities decoded. Only for the index: pages render the sanitised Markdown."""
+    if not source:
+        return ""
+    text = _MARKDOWN_LINK.sub(r"\1", source.replace("\r\n", "\n").replace("\r", "\n"))
+    text = bleach.clean(_CODE_ELEMENTS.sub(" ", text), tags=set(), strip=True, strip_comments=True)
+    text = html.unescape(text)
+    text = _BARE_ADDRESS.sub(" ", text)
+    text = _LINE_MARKS.sub("", text)
+    return _EMPHASIS.sub("", text).strip()
+
+
+def guide_document(guide: Guide) -> dict:
+    """A published guide: its English and Welsh title (the boosted name), summary and body as words, the names
+    of its categories; filed under its categories' slugs (ancestors too, as for services)."""
+    body_parts = [
+        guide.summary,
+        plain_text(guide.body),
+        guide.summary_cy,
+        plain_text(guide.body_cy),
+        *_category_words(guide.categories),
+    ]
+    updated = guide.content_updated_at or guide.published_at
+    return {
+        "id": str(guide.id),
+        "kind": KIND_GUIDE,
+        "slug": guide.slug,
+        "name": "\n".join(part for part in (guide.title, guide.title_cy) if part),
+        "sort_name": guide.title.casefold()[:200],
+        "body": "\n".join(part for part in body_parts if part),
+        "categories": ",".join(_category_slugs(guide.categories)),
+        "updated": int(updated.timestamp()) if updated else 0,
+    }

@@ -15,6 +15,7 @@ from whoosh import query as q
 from whoosh.matching.wrappers import FilterMatcher
 
 from search.documents import decode_points
+from search.schema import KIND_GUIDE
 
 DocSet = frozenset[int]
 
@@ -129,6 +130,7 @@ class DocSets:
         self._sets: dict[tuple[str, object], DocSet] = {}
         self._values: dict[str, tuple[str, ...]] = {}
         self._every: DocSet | None = None
+        self._services: DocSet | None = None
         self._phrases: dict[q.Query, DocSet] = {}
         self._points: dict[int, list[tuple[float, float]]] = {}
         self._points_column = None
@@ -144,9 +146,20 @@ class DocSets:
         return found
 
     def every(self) -> DocSet:
+        """Every document, of either kind."""
         if self._every is None:
             self._every = frozenset(self.searcher.reader().all_doc_ids())
         return self._every
+
+    def guides(self) -> DocSet:
+        return self.term("kind", KIND_GUIDE)
+
+    def services(self) -> DocSet:
+        """Every service (every document but the few guides)."""
+        if self._services is None:
+            guides = self.guides()
+            self._services = self.every() - guides if guides else self.every()
+        return self._services
 
     def term(self, fieldname: str, value: object) -> DocSet:
         key = (fieldname, value)

@@ -19,9 +19,23 @@ from whoosh import fields
 from whoosh import index as whoosh_index
 
 from portal.extensions import db
-from portal.models import ListingChange, Service, ServiceArea, ServiceAtLocation, TaxonomyTerm
+from portal.models import (
+    ChangeKind,
+    Guide,
+    GuideState,
+    ListingChange,
+    Offer,
+    OfferStatus,
+    PayoutDetails,
+    PayoutDetailsStatus,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    TaxonomyTerm,
+)
 from search import store
-from search.documents import service_document
+from search.documents import guide_document, service_document
+from search.schema import KIND_GUIDE
 
 BATCH_SIZE = 500
 # A rebuild's posting pool: large enough that a 50k-listing build sorts in memory instead of pickling sorted
@@ -74,6 +88,54 @@ def _load_services(ids: Iterable[UUID], session=None) -> list[Service]:
     )
 
 
+def _purchasable_ids(ids: Iterable[UUID], session=None) -> set[UUID]:
+    """Which of these services a direct payment can buy: a published priced offer (prices are positive by a
+    constraint) from an organisation whose payout details the council verified. One query per batch."""
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    return set(
+        (session or db.session).scalars(
+            sa.select(Offer.service_id)
+            .join(PayoutDetails, PayoutDetails.organisation_id == Offer.organisation_id)
+            .where(
+                Offer.service_id.in_(wanted),
+                Offer.status == OfferStatus.PUBLISHED,
+                PayoutDetails.status == PayoutDetailsStatus.VERIFIED,
+            )
+            .distinct()
+        )
+    )
+
+
+def _service_documents(ids: Iterable[UUID], session=None) -> Iterator[tuple[UUID, dict | None]]:
+    """(id, document) for each of ``ids``: None for a service that is gone or not public."""
+    wanted = list(ids)
+    services = {service.id: service for service in _load_services(wanted, session)}
+    purchasable = _purchasable_ids(services, session)
+    for service_id in wanted:
+        service = services.get(service_id)
+        if service is not None and service.is_public:
+            yield service_id, service_document(service, purchasable=service_id in purchasable)
+        else:
+            yield service_id, None
+
+
+def _load_guides(ids: Iterable[UUID], session=None) -> list[Guide]:
+    return list(
+        (session or db.session).scalars(
+            sa.select(Guide)
+            .where(Guide.id.in_(list(ids)))
+            .options(selectinload(Guide.categories).selectinload(TaxonomyTerm.parent).selectinload(TaxonomyTerm.parent))
+        )
+    )
+
+
+def _published_guides(session=None) -> list[Guide]:
+    ids = (session or db.session).scalars(sa.select(Guide.id).where(Guide.state == GuideState.PUBLISHED))
+    return _load_guides(list(ids), session)
+
+
 def _public_service_ids_in_batches() -> Iterator[list[UUID]]:
     from portal.models import public_services_clause
 
@@ -88,20 +150,37 @@ def latest_change_id() -> int:
 
 def _apply_changes(writer, after: int) -> tuple[int, int]:
     """Write the documents for every change past ``after``; returns the new high-water mark and the number of
-    change rows applied (ids have gaps: sequences skip rolled-back rows)."""
+    change rows applied (ids have gaps: sequences skip rolled-back rows).
+
+    Services are reloaded and indexed while public. A guide is reloaded and indexed while published, unless its
+    latest change says DELETE. Rows for other kinds of subject are passed over."""
     changes = db.session.execute(
-        sa.select(ListingChange.id, ListingChange.subject_id).where(ListingChange.id > after).order_by(ListingChange.id)
+        sa.select(ListingChange.id, ListingChange.subject_type, ListingChange.subject_id, ListingChange.kind)
+        .where(ListingChange.id > after)
+        .order_by(ListingChange.id)
     ).all()
     if not changes:
         return after, 0
-    subject_ids = {subject_id for _, subject_id in changes}
-    services = {service.id: service for service in _load_services(subject_ids)}
-    for subject_id in subject_ids:
-        service = services.get(subject_id)
-        if service is not None and service.is_public:
-            writer.update_document(**service_document(service))
+    service_ids: set[UUID] = set()
+    guide_kinds: dict[UUID, ChangeKind] = {}  # the latest change to each guide
+    for change in changes:
+        if change.subject_type == KIND_GUIDE:
+            guide_kinds[change.subject_id] = change.kind
+        elif change.subject_type in (None, "service"):
+            service_ids.add(change.subject_id)
+    for service_id, document in _service_documents(service_ids):
+        if document is not None:
+            writer.update_document(**document)
         else:
-            writer.delete_by_term("id", str(subject_id))
+            writer.delete_by_term("id", str(service_id))
+    reload = [guide_id for guide_id, kind in guide_kinds.items() if kind is not ChangeKind.DELETE]
+    guides = {guide.id: guide for guide in _load_guides(reload)} if reload else {}
+    for guide_id in guide_kinds:
+        guide = guides.get(guide_id)
+        if guide is not None and guide.state is GuideState.PUBLISHED:
+            writer.update_document(**guide_document(guide))
+        else:
+            writer.delete_by_term("id", str(guide_id))
     return changes[-1].id, len(changes)
 
 
@@ -171,7 +250,8 @@ def _checked(schema, document: dict) -> dict:
 
 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
-    """Build a new index generation from the database and swap it in; returns the number of listings indexed.
+    """Build a new index generation from the database and swap it in; returns the number of documents indexed
+    (public listings and published guides).
 
     Searches carry on against the old generation meanwhile; changes committed during the build are replayed."""
     root = index_root()
@@ -187,12 +267,20 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
         reader = Session(bind=db.session.connection())
         try:
             for batch in batches:
-                for service in _load_services(batch, reader):
-                    writer.add_document(**_checked(schema, service_document(service)))
-                indexed += len(batch)
+                for _service_id, document in _service_documents(batch, reader):
+                    if document is not None:
+                        writer.add_document(**_checked(schema, document))
+                        indexed += 1
                 if progress:
                     progress(len(batch))
                 reader.expunge_all()
+            # Guides are few (tens): one batch.
+            guides = _published_guides(reader)
+            for guide in guides:
+                writer.add_document(**_checked(schema, guide_document(guide)))
+            indexed += len(guides)
+            if progress and guides:
+                progress(len(guides))
             writer.commit()
         except BaseException:
             _cancel(writer)
@@ -233,19 +321,36 @@ def ensure_index() -> bool:
         return True
 
 
+def published_guide_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count(Guide.id)).where(Guide.state == GuideState.PUBLISHED))
+
+
 def index_status() -> dict:
-    """What the index holds against the database: listings missing, extra or stale in it."""
+    """What the index holds against the database: listings and guides missing, extra or stale in it."""
     from portal.models import public_services_clause
 
     index = store.open_current(index_root())
     with index.searcher() as searcher:
-        indexed = {fields["id"]: fields.get("updated", 0) for fields in searcher.all_stored_fields()}
+        stored = list(searcher.all_stored_fields())
+    indexed = {fields["id"]: fields.get("updated", 0) for fields in stored}
+    indexed_guides = sum(1 for fields in stored if fields.get("kind") == KIND_GUIDE)
     rows = db.session.execute(sa.select(Service.id, Service.updated_at).where(public_services_clause())).all()
     expected = {str(row.id): int(row.updated_at.timestamp()) for row in rows}
+    guide_rows = db.session.execute(
+        sa.select(Guide.id, Guide.content_updated_at, Guide.published_at).where(Guide.state == GuideState.PUBLISHED)
+    ).all()
+    expected_guides = {str(row.id): _timestamp(row.content_updated_at or row.published_at) for row in guide_rows}
+    expected |= expected_guides
     return {
         "missing": sorted(set(expected) - set(indexed)),
         "extra": sorted(set(indexed) - set(expected)),
         "stale": sorted(i for i in set(expected) & set(indexed) if indexed[i] < expected[i]),
-        "indexed": len(indexed),
-        "expected": len(expected),
+        "indexed": len(indexed) - indexed_guides,
+        "expected": len(expected) - len(expected_guides),
+        "guides_indexed": indexed_guides,
+        "guides_expected": len(expected_guides),
     }
+
+
+def _timestamp(moment) -> int:
+    return int(moment.timestamp()) if moment else 0

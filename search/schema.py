@@ -10,7 +10,13 @@ from whoosh.support.charset import accent_map
 
 # Bump when the schema or the analysis changes: an index of another version is rebuilt at start.
 # 4: stop words keep their positions; apostrophes and dotted abbreviations folded; SEND need wording indexed.
-SCHEMA_VERSION = 4
+# 5: council guides beside the services (``kind`` "guide", ``slug``); services bought with a direct payment.
+SCHEMA_VERSION = 5
+
+# What a document is: a service (a listing) or a council guide. Every search asks for one kind only.
+KIND_SERVICE = "service"
+KIND_GUIDE = "guide"
+
 
 # A word, with apostrophes ("Alzheimer's", "O\u2019Brien") and dots ("P.A.", "3.5") inside it kept together
 # for WordForms to fold.
@@ -91,13 +97,15 @@ def build_schema() -> fields.Schema:
     analyzer = text_analyzer()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
-        kind=fields.ID(stored=True),
+        kind=fields.ID(stored=True),  # KIND_SERVICE or KIND_GUIDE
+        slug=fields.ID(stored=True),  # a guide's address (/guides/<slug>); services have none
         name=fields.TEXT(analyzer=analyzer, field_boost=3.0, phrase=True),
         # For sorting a search without words alphabetically.
         sort_name=fields.ID(sortable=True),
         # One catch-all body field: faster than searching several (NOTES.md).
         body=fields.TEXT(analyzer=analyzer, phrase=True),
-        # Only ever looked up word by word (never as a phrase): no positions to write.
+        # Only ever looked up word by word (never as a phrase): no positions to write. Services' words only, so
+        # "did you mean" suggests what finds services.
         spelling=fields.TEXT(analyzer=spelling_analyzer(), spelling=True, phrase=False),
         organisation=fields.ID(stored=True),
         categories=fields.KEYWORD(commas=True, lowercase=False),
@@ -126,7 +134,8 @@ def build_schema() -> fields.Schema:
         online=fields.BOOLEAN(),
         by_phone=fields.BOOLEAN(),
         local_offer=fields.BOOLEAN(),
-        # Bought with a direct payment through the marketplace; no offers exist yet, so always False for now.
+        # Bought with a direct payment through the marketplace: a published priced offer from an organisation
+        # whose payout details the council verified.
         dp_purchasable=fields.BOOLEAN(),
         updated=fields.NUMERIC(int, bits=64, sortable=True, stored=True, shift_step=0),
     )

@@ -5,6 +5,9 @@ distances; the page loads the rows themselves from the database.
 
 When every word matching finds nothing, a misspelt word also matches similar index words; when that finds
 nothing either, services matching most of the words are shown, and the outcome says which happened.
+
+The index also holds the council's guides. Services are searched, filtered and counted among services only;
+the few guides matching the words are found beside them from the same searcher, for the page's Guides block.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class SearchRequest:
     sort: Sort = Sort.RELEVANCE
     page: int = 1
     per_page: int = 20
+    guides: int = 0  # also find up to this many council guides matching the words (never filtered or counted)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class SearchOutcome:
     suggestion: str | None  # the text with misspelt words corrected, when the index knows better words
     distances: dict[uuid.UUID, float]  # miles from the place asked about, for services on the page with places
     highlight_terms: frozenset[str]  # the indexed (stemmed) words that matched, for snippets
+    guide_ids: list[uuid.UUID] = field(default_factory=list)  # published guides matching the words, best first
 
 
 def search_services(root: Path, request: SearchRequest) -> SearchOutcome:
@@ -134,21 +139,47 @@ class _Search:
                 hits[docnum] = hits.get(docnum, 0) + 1
         return frozenset(docnum for docnum, count in hits.items() if count >= needed)
 
+    @functools.cached_property
+    def _exact(self) -> list[DocSet]:
+        return self._matching({})
+
+    def _services_only(self, docs: DocSet) -> DocSet:
+        # isdisjoint walks the few guides, not the many matches: no copy unless a guide matched.
+        guides = self.docsets.guides()
+        return docs if guides.isdisjoint(docs) else docs - guides
+
     def _attempts(self, misspelt: Mapping[str, list[str]]):
-        """(how it matched, a query to rank by, the documents matching) in the order to try them. The ranking
+        """(how it matched, a query to rank by, the services matching) in the order to try them. The ranking
         query is loose (phrases as words): the documents are already known to match exactly."""
-        exact = self._matching({})
+        exact = self._exact
         if not exact:
-            yield Match.ALL_WORDS, None, self.docsets.every()
+            yield Match.ALL_WORDS, None, self.docsets.services()
             return
-        yield Match.ALL_WORDS, all_words(self.units, loose=True), intersect(*exact)
+        yield Match.ALL_WORDS, all_words(self.units, loose=True), self._services_only(intersect(*exact))
         if misspelt:
             similar = self._matching(misspelt)
-            yield Match.SIMILAR_WORDS, all_words(self.units, misspelt=misspelt, loose=True), intersect(*similar)
+            yield (Match.SIMILAR_WORDS, all_words(self.units, misspelt=misspelt, loose=True),
+                   self._services_only(intersect(*similar)))
         else:
             similar = exact
         if len(similar) > 1:
-            yield Match.SOME_WORDS, any_words(self.units, misspelt=misspelt, loose=True), self._most(similar)
+            yield (Match.SOME_WORDS, any_words(self.units, misspelt=misspelt, loose=True),
+                   self._services_only(self._most(similar)))
+
+    def guides(self, misspelt: Mapping[str, list[str]]) -> list[uuid.UUID]:
+        """Up to ``request.guides`` guides holding every word (or, failing that, with misspelt words matching
+        similar ones), best first; none without words."""
+        everything = self.docsets.guides()
+        if not self.request.guides or not everything or not self._exact:
+            return []
+        matched, query = intersect(*self._exact, everything), all_words(self.units, loose=True)
+        if not matched and misspelt:
+            matched = intersect(*self._matching(misspelt), everything)
+            query = all_words(self.units, misspelt=misspelt, loose=True)
+        if not matched:
+            return []
+        ranked = self._scored(query, matched, self.request.guides)
+        return [uuid.UUID(self.searcher.stored_fields(docnum)["id"]) for docnum, _ in ranked]
 
     def run(self) -> SearchOutcome:
         restrict = self._within_radius()
@@ -170,6 +201,7 @@ class _Search:
             suggestion=self.suggestion(misspelt),
             distances=self._page_distances(ordered),
             highlight_terms=self._highlight_terms(query),
+            guide_ids=self.guides(misspelt),
         )
 
     # --- place ------------------------------------------------------------------------------------------

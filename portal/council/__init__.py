@@ -11,4 +11,14 @@ bp = Blueprint("council", __name__, url_prefix="/council")
 COUNCIL_STAFF = roles_required(*(role for role in Role if role.is_council))
 guard_blueprint(bp, COUNCIL_STAFF)
 
-from portal.council import audit, home, moderation, providers, reports  # noqa: E402,F401
+from portal.council import (  # noqa: E402,F401
+    audit,
+    direct_payments,
+    dp_audit,
+    guides,
+    home,
+    moderation,
+    payouts,
+    providers,
+    reports,
+)

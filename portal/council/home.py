@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.council import bp
-from portal.data import moderation
+from portal.data import guides, moderation
+from portal.models import utcnow
 from portal.public.pages import url_if_exists
 from portal.security import rule_for_endpoint
 
@@ -32,8 +33,22 @@ TASKS: tuple[Task, ...] = (
          _l("Reports from the public about listings that are wrong.")),
     Task("council.stale_listings", _l("Listings not checked for a year"),
          _l("Listings whose providers have not confirmed they are still accurate.")),
+    Task("council.guides_list", _l("Guides"),
+         _l("Write, review and publish information and advice guides.")),
+    Task("council.dp_accounts_list", _l("Direct payment accounts"),
+         _l("Open accounts, set care and support plans, add top-ups and close accounts.")),
+    Task("council.dp_exceptions", _l("Spending exceptions"),
+         _l("Refused purchases, declined cards, disputes and unusual patterns of spending to review.")),
+    Task("council.dp_journals", _l("Direct payment journals"),
+         _l("Every movement of direct-payment money, searchable by account, type and date.")),
+    Task("council.dp_payables", _l("Provider payments"),
+         _l("What providers are owed: create a payment run for finance and mark it paid.")),
+    Task("council.dp_reclaims", _l("Surplus reclaimed"),
+         _l("Money returned to the council at the end of each budget period.")),
     Task("council.audit", _l("Audit trail"),
          _l("Who changed what, and when, with the values before and after.")),
+    Task("council.payout_details", _l("Provider bank details"),
+         _l("Check the bank details providers are paid into before they can sell priced offers.")),
 )
 
 
@@ -53,4 +68,6 @@ def _tasks_for_current_user() -> list[dict]:
 def home():
     tasks = _tasks_for_current_user()
     waiting = moderation.waiting_count() if any(t["endpoint"] == "council.moderation_queue" for t in tasks) else None
-    return render_template("council/home.html", tasks=tasks, waiting=waiting)
+    guides_due = (guides.due_for_review_count(utcnow().date())
+                  if any(t["endpoint"] == "council.guides_list" for t in tasks) else None)
+    return render_template("council/home.html", tasks=tasks, waiting=waiting, guides_due=guides_due)

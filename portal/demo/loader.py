@@ -92,6 +92,9 @@ def load_demo(*, today: date | None = None, progress: Progress | None = None) ->
     locations = _load_locations(borough, organisations, summary)
     _load_services(borough, organisations, locations, summary, progress)
     _load_users(borough, summary)
+    _load_guides(today or date.today(), summary)
+    _load_offers(borough, summary)
+    _load_dp_accounts(today or date.today(), summary)
     audit.record(
         actor=None,
         action="demo.loaded",
@@ -100,6 +103,33 @@ def load_demo(*, today: date | None = None, progress: Progress | None = None) ->
     )
     db.session.flush()
     return summary
+
+
+def _load_dp_accounts(today: date, summary: LoadSummary) -> None:
+    from portal.demo.dp_accounts import load_dp_accounts
+
+    counts = load_dp_accounts(today=today)
+    for kind, label in (("created", "direct-payment accounts"), ("allocated", "direct-payment budgets")):
+        if counts[kind]:
+            summary.created[label] = counts[kind]
+
+
+def _load_offers(borough: Borough, summary: LoadSummary) -> None:
+    from portal.demo.offers import load_offers
+
+    counts = load_offers(borough)
+    for kind in ("created", "changed"):
+        if counts[kind]:
+            getattr(summary, kind)["offers and bank details"] = counts[kind]
+
+
+def _load_guides(today: date, summary: LoadSummary) -> None:
+    from portal.demo.guides import load_guides
+
+    counts = load_guides(today=today)
+    for kind in ("created", "changed"):
+        if counts[kind]:
+            getattr(summary, kind)["guides"] = counts[kind]
 
 
 # --- vocabularies ----------------------------------------------------------------------------------------

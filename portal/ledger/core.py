@@ -90,10 +90,10 @@ def ledger_account(
 
 
 def balance(account: LedgerAccount) -> int:
-    """The account's balance in pence: the sum of its entries."""
-    return db.session.scalar(
+    """The account's balance in pence: the sum of its entries (an int: PostgreSQL sums BIGINT as NUMERIC)."""
+    return int(db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Entry.amount_pence), 0)).where(Entry.account_id == account.id)
-    )
+    ))
 
 
 def _same_lines(journal: Journal, lines: list[tuple[LedgerAccount, int]]) -> bool:
@@ -220,7 +220,7 @@ def dp_balances(dp_account: DirectPaymentAccount) -> DPBalances:
             LedgerAccount.kind == LedgerAccountKind.PROVIDER_PAYABLE,
         )
     )
-    return DPBalances(available=balance(available), held=balance(held), spent=spent)
+    return DPBalances(available=balance(available), held=balance(held), spent=int(spent))
 
 
 def lock_dp_account(dp_account_id: uuid.UUID) -> DirectPaymentAccount:

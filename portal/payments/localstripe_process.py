@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 
@@ -49,13 +50,44 @@ def start(port: int | None = None, *, quiet: bool = True) -> tuple[subprocess.Po
     return process, base_url
 
 
+def register_webhook(base_url: str, *, url: str, secret: str, events: list[str] | None = None,
+                     webhook_id: str = "care-portal") -> None:
+    """Ask localstripe to sign and send its events to ``url`` (``POST /_config/webhooks/{id}``)."""
+    fields = [("url", url), ("secret", secret)] + [("events[]", event) for event in events or []]
+    request = urllib.request.Request(f"{base_url}/_config/webhooks/{webhook_id}",
+                                     data=urllib.parse.urlencode(fields).encode(), method="POST")
+    urllib.request.urlopen(request, timeout=5).close()
+
+
 def _serve(port: int) -> None:  # runs in the child process only
     from aiohttp import web
     from localstripe import resources, server
 
     # Keep state in memory: the stock command pickles every write to a shared file in /tmp.
     resources.Store.dump_to_disk = lambda self: None
+    _list_payment_intents_like_stripe(resources)
     web.run_app(server.app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def _list_payment_intents_like_stripe(resources) -> None:
+    """Stripe lists a customer's PaymentIntents (``GET /v1/payment_intents?customer=``), newest first; localstripe
+    refuses the filter. The gateway finds an earlier intent for an idempotency key that way (localstripe ignores
+    Idempotency-Key headers), so teach it the documented behaviour."""
+    from localstripe.errors import UserError
+
+    payment_intent = resources.PaymentIntent
+    list_all = resources.StripeObject._api_list_all.__func__
+
+    @classmethod
+    def _api_list_all(cls, url, customer=None, limit=None, starting_after=None, **kwargs):
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+        found = list_all(cls, url, limit=limit, starting_after=starting_after)  # a List: it pages by itself
+        newest_first = sorted(found._list, key=lambda intent: intent.created, reverse=True)
+        found._list = [intent for intent in newest_first if customer is None or intent.customer == customer]
+        return found
+
+    payment_intent._api_list_all = _api_list_all
 
 
 if __name__ == "__main__":

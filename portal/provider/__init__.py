@@ -20,4 +20,13 @@ def not_permitted(error):
     return render_template("errors/404.html", error=NotFound()), 404
 
 
-from portal.provider import dashboard, listings, organisations, reports  # noqa: E402,F401
+from portal.provider import (  # noqa: E402,F401
+    dashboard,
+    listings,
+    offers,
+    orders,
+    organisations,
+    payouts,
+    reports,
+    takings,
+)

@@ -7,4 +7,4 @@ from portal.security import guard_blueprint, public
 bp = Blueprint("public", __name__)
 guard_blueprint(bp, public)
 
-from portal.public import open_data, pages, reports, routes  # noqa: E402,F401  (views register on bp)
+from portal.public import guides, open_data, pages, reports, routes  # noqa: E402,F401  (views register on bp)

@@ -82,7 +82,7 @@ class SearchForm(FlaskForm):
     attending = FilterValuesField(_l("How you take part"))
     day = FilterValuesField(_l("Open on"))
     free = FlagField(_l("Free services only"))
-    dp = FlagField(_l("Can be paid for with a direct payment"))
+    dp = FlagField(_l("Can be bought with a direct payment"))
     local_offer = FlagField(_l("Part of the SEND Local Offer"))
     radius = ChoiceOrDefaultField(_l("Distance"), choices=RADIUS_CHOICES, default="")
     sort = ChoiceOrDefaultField(_l("Sort by"), choices=SORT_CHOICES, default="relevance")

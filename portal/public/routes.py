@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from flask import abort, current_app, render_template, request, url_for
 
-from portal.data import directory
+from portal.data import directory, guide_lists, offers
 from portal.i18n import current_language, money
 from portal.models import utcnow
 from portal.public import bp, presenters, search_page
@@ -87,6 +87,7 @@ def category(slug: str):
         ancestors=list(reversed(term.ancestors())),
         results=results,
         pagination=pages,
+        guides=guide_lists.guides_for_category(term=term),
     )
 
 
@@ -100,6 +101,7 @@ def service(service_id: uuid.UUID):
         opening_days=presenters.opening_days(listing.schedules, current_language()),
         last_checked=checked,
         out_of_date=presenters.is_out_of_date(checked, utcnow().date()),
+        offers=offers.published_offers_for(listing),
     )
 
 

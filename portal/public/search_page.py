@@ -1,5 +1,6 @@
 """The search results page put together: the index search (or, while the index is unavailable, the plain
-database search), result rows from the database, filter options with counts, and the demand log entry.
+database search), result rows from the database, filter options with counts, the council guides matching the
+words (their own block, never among the services or their counts), and the demand log entry.
 
 Kept out of the route so the view stays a few lines; everything shown is built here as plain values.
 """
@@ -18,10 +19,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from portal.data import directory, search_log, search_results
+from portal.data import directory, guide_lists, search_log, search_results
 from portal.extensions import db
 from portal.i18n import localised
-from portal.models import Service
+from portal.models import Guide, Service
 from portal.public import presenters
 from portal.public.forms import FILTER_NAMES, FLAG_NAMES, SearchForm
 from search import geo, store
@@ -31,6 +32,8 @@ from search.service_search import Match, Near, SearchOutcome, SearchRequest, Sor
 from search.snippets import snippet
 
 log = logging.getLogger(__name__)
+
+GUIDES_SHOWN = 3  # matching guides in the Guides block, on a search's first page
 
 AGE_LABELS = {
     "0-4": _l("Under 5"),
@@ -44,7 +47,7 @@ AGE_LABELS = {
 ATTENDING_LABELS = {"in-person": _l("In person"), "online": _l("Online"), "phone": _l("By phone")}
 FLAG_LABELS = {
     "free": _l("Free services only"),
-    "dp": _l("Can be paid for with a direct payment"),
+    "dp": _l("Can be bought with a direct payment"),
     "local_offer": _l("Part of the SEND Local Offer"),
 }
 GROUP_LEGENDS = {
@@ -89,6 +92,7 @@ class ChosenFilter:
 class SearchPage:
     results: list[Result] = field(default_factory=list)
     total: int = 0
+    guides: list[Guide] = field(default_factory=list)  # published guides matching the words, best first
     pagination: dict | None = None
     match: Match = Match.ALL_WORDS
     suggestion: str | None = None
@@ -174,7 +178,7 @@ def build(form: SearchForm, *, page_number: int, per_page: int, language: str) -
     near, outward = _near(form, page, postcode)
     selected = form.selected_filters()
     request = SearchRequest(text=text, filters=selected, near=near, sort=Sort(form.sort.data),
-                            page=page_number, per_page=per_page)
+                            page=page_number, per_page=per_page, guides=GUIDES_SHOWN if page_number == 1 else 0)
     try:
         outcome = search_services(Path(current_app.config["SEARCH_INDEX_DIR"]), request)
     except store.IndexUnavailable as reason:
@@ -219,6 +223,7 @@ def _distance_text(miles: float | None) -> str | None:
 def _index_results(page: SearchPage, outcome: SearchOutcome, form: SearchForm, arguments: dict,
                    language: str) -> None:
     services = search_results.public_services_in_order(outcome.ids)
+    page.guides = guide_lists.published_guides_in_order(outcome.guide_ids)
     page.total = outcome.total
     page.match = outcome.match
     page.results = [

@@ -22,3 +22,10 @@ for (const [component, i18n] of Object.entries(texts)) {
   config[component] = { i18n };
 }
 initAll(config);
+
+// "Print this page" buttons (guides) stay hidden until this script can make them work; without JavaScript the
+// page says how to print instead.
+for (const button of document.querySelectorAll("[data-module='app-print-page']")) {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+}

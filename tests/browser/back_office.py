@@ -26,6 +26,7 @@ from portal.models import (
     Organisation,
     OrganisationInvitation,
     OrganisationMembership,
+    PayoutDetails,
     ProblemReport,
     ReportState,
     Role,
@@ -39,6 +40,8 @@ from tests.browser.watch import PageProblems
 from tests.support.factories import DEFAULT_PASSWORD, make_organisation, make_user
 
 MODERATOR_EMAIL = "moderator@aldermoor.example.gov.uk"
+DP_OFFICER_EMAIL = "dp.officer@aldermoor.example.gov.uk"
+HOLDER_EMAIL = "hana.holder@example.org"
 INVITATION_TOKEN = "browser-invitation-token-for-riverside"
 BLUEPRINTS = ("provider", "council")
 
@@ -60,6 +63,22 @@ class BackOfficeRecords:
     invitation_token: str
     provider_email: str
     moderator_email: str
+    guide_id: uuid.UUID | None = None  # a published guide with a draft waiting
+    # Direct payments (statements, takings, the council's audit): see _add_direct_payment_records.
+    dp_officer_email: str = ""
+    holder_email: str = ""
+    payout_run_id: uuid.UUID | None = None
+    exception_id: uuid.UUID | None = None
+    # Priced offers and bank details: see _add_offer_records.
+    offer_id: uuid.UUID | None = None  # a draft offer on Riverside home care visits
+    payout_id: uuid.UUID | None = None  # the waiting provider's bank details, for the council's check
+    # The holder's direct-payment account as the council sees it, and an emergency top-up on it.
+    dp_account_id: uuid.UUID | None = None
+    top_up_journal_id: int | None = None
+    # The holder's orders with Riverside at each stage a page acts on: see _add_order_records.
+    requested_order_id: uuid.UUID | None = None
+    accepted_order_id: uuid.UUID | None = None
+    delivered_order_id: uuid.UUID | None = None
 
 
 def _user(email: str) -> User:
@@ -78,7 +97,9 @@ def add_back_office_records(server: LiveServer) -> BackOfficeRecords:
         home_care = db.session.get(Service, borough.service_id)
         play = db.session.get(Service, borough.send_service_id)
         refuge = db.session.get(Service, borough.hidden_address_service_id)
-        make_user(email=MODERATOR_EMAIL, name="Morgan Moderator", roles=(Role.COUNCIL_MODERATOR,))
+        # Also a council editor, so the one council sign-in opens the guide pages too.
+        make_user(email=MODERATOR_EMAIL, name="Morgan Moderator",
+                  roles=(Role.COUNCIL_MODERATOR, Role.COUNCIL_EDITOR))
         editor = make_user(email="colleague@riverside-care.example.org", name="Cai Colleague",
                            roles=(Role.PROVIDER,), organisations=[agency], membership_role=MembershipRole.EDITOR)
         # The provider also owns the play club, whose listing has no open change.
@@ -122,10 +143,103 @@ def add_back_office_records(server: LiveServer) -> BackOfficeRecords:
             editor_membership_id=db.session.scalar(sa.select(OrganisationMembership.id).where(
                 OrganisationMembership.user_id == editor.id)),
             invitation_token=INVITATION_TOKEN, provider_email=provider.email, moderator_email=MODERATOR_EMAIL,
+            guide_id=_guide_with_draft(borough.guide_slug),
         )
+        records = _add_direct_payment_records(records, provider_organisation=agency, service=home_care)
+        records = _add_offer_records(records, service=home_care, waiting=pending)
+        records = _add_top_up(records)
+        records = _add_order_records(records, service=home_care)
         db.session.commit()
         db.session.remove()
     return records
+
+
+def _add_direct_payment_records(records: BackOfficeRecords, *, provider_organisation: Organisation,
+                                service: Service) -> BackOfficeRecords:
+    """A holder whose statement has money in, held, spent and reclaimed; a payout run; an exception to review.
+    Orders are for an existing listing (nothing new becomes public)."""
+    from dataclasses import replace
+
+    from portal.data import payables
+    from portal.models import ExceptionKind, JournalKind
+    from portal.payments.spending import record_exception
+    from tests.support.ledger_stories import capture, credit, make_order, verified_payout_details
+    from tests.support.money_factories import make_dp_account
+
+    officer = make_user(email=DP_OFFICER_EMAIL, name="Dara DP Officer", roles=(Role.COUNCIL_DP_OFFICER,))
+    holder = make_user(email=HOLDER_EMAIL, name="Hana Holder", roles=(Role.DP_HOLDER,))
+    dp = make_dp_account(holder=holder, budget_pence=40_000, funded_pence=0)
+    credit(dp, JournalKind.ALLOCATION, 40_000, period=0, key=f"allocate:{dp.id}:0")
+    category = service.taxonomy_terms[0] if getattr(service, "taxonomy_terms", None) else None
+    spent = make_order(dp, pence=6_000, service=service, organisation=provider_organisation, category=category)
+    make_order(dp, pence=2_000, service=service, organisation=provider_organisation, category=category)
+    capture(spent, 4_500)
+    if db.session.scalar(sa.select(PayoutDetails).where(
+            PayoutDetails.organisation_id == provider_organisation.id)) is None:
+        verified_payout_details(provider_organisation)
+    run = payables.create_payout_run(actor=officer)
+    exception = record_exception(ExceptionKind.OUTSIDE_PLAN, dp_account=dp, actor=holder,
+                                 details={"offer": "Gym membership"})
+    db.session.flush()
+    return replace(records, dp_officer_email=officer.email, holder_email=holder.email, payout_run_id=run.id,
+                   exception_id=exception.id)
+
+
+def _add_top_up(records: BackOfficeRecords) -> BackOfficeRecords:
+    """The holder's account, with an emergency top-up the council added (its confirmation page is checked)."""
+    from dataclasses import replace
+
+    from portal.data import budget_periods
+    from portal.data.dp_access import dp_account_for
+
+    account = dp_account_for(_user(records.holder_email))
+    journal, _ = budget_periods.top_up(actor=_user(records.dp_officer_email), dp_account_id=account.id,
+                                       pence=2_500, reason="The main carer is in hospital.", token="browser")
+    return replace(records, dp_account_id=account.id, top_up_journal_id=journal.id)
+
+
+def _add_order_records(records: BackOfficeRecords, *, service: Service) -> BackOfficeRecords:
+    """The holder's orders with Riverside waiting for it to accept, accepted, and delivered (money held for each;
+    their offers are drafts, so the public pages stay as they were)."""
+    from dataclasses import replace
+
+    from portal.data.dp_access import dp_account_for
+    from portal.models import OrderState, utcnow
+    from tests.support.ledger_stories import make_order
+
+    account = dp_account_for(_user(records.holder_email))
+    category = service.taxonomy_terms[0] if service.taxonomy_terms else None
+    orders = {state: make_order(account, pence=1_800, service=service, category=category, state=state,
+                                title="Personal care visits")
+              for state in (OrderState.REQUESTED, OrderState.ACCEPTED, OrderState.DELIVERED)}
+    delivered = orders[OrderState.DELIVERED]
+    delivered.delivered_units, delivered.delivered_at = 1, utcnow()
+    db.session.flush()
+    return replace(records, requested_order_id=orders[OrderState.REQUESTED].id,
+                   accepted_order_id=orders[OrderState.ACCEPTED].id, delivered_order_id=delivered.id)
+
+
+def _add_offer_records(records: BackOfficeRecords, *, service: Service,
+                       waiting: Organisation) -> BackOfficeRecords:
+    """A draft offer (so the public pages stay as they were) and bank details waiting for the council."""
+    from dataclasses import replace
+
+    from portal.models import OfferStatus, PayoutDetailsStatus
+    from tests.support.offer_factories import make_offer, make_payout_details
+
+    offer = make_offer(service=service, status=OfferStatus.DRAFT, title="Personal care visits",
+                       title_cy="Ymweliadau gofal personol", min_units=1, max_units=14)
+    payout = make_payout_details(waiting, status=PayoutDetailsStatus.SUBMITTED, account_name="Oakfield Befriend")
+    return replace(records, offer_id=offer.id, payout_id=payout.id)
+
+
+def _guide_with_draft(slug: str) -> uuid.UUID:
+    from portal.data import guides
+
+    guide = guides.public_guide(slug)
+    values = guides.published_content(guide)
+    guides.save_draft(actor=None, guide=guide, values={**values, "body": values["body"] + "\n\nA new paragraph."})
+    return guide.id
 
 
 # --- Which pages ------------------------------------------------------------------------------------------
@@ -147,7 +261,20 @@ RECORD_FOR_ARGUMENT = {
     "report_id": "report_id",
     "membership_id": "editor_membership_id",
     "token": "invitation_token",
+    "guide_id": "guide_id",
+    "run_id": "payout_run_id",
+    "exception_id": "exception_id",
+    "offer_id": "offer_id",
+    "payout_id": "payout_id",
+    "dp_account_id": "dp_account_id",
+    "journal_id": "top_up_journal_id",
+    "order_id": "requested_order_id",
 }
+# Signed-in pages outside the provider and council blueprints that are checked too (the holder's area joins as its
+# pages are taught here).
+EXTRA_ENDPOINTS = {"holder.statement", "holder.home", "holder.basket_page", "holder.orders", "holder.order",
+                   "holder.dispute_order"}
+DOWNLOADS = (".csv", ".pdf")
 SECTIONS = [section.key for section in revision_format.SECTIONS]
 # Pages that look different for different records: each variant is checked.
 ENDPOINT_VARIANTS: dict[str, list[Variant]] = {
@@ -176,6 +303,16 @@ ENDPOINT_VARIANTS: dict[str, list[Variant]] = {
         Variant("waiting", {"organisation_id": "pending_organisation_id"}),
         Variant("approved", {"organisation_id": "organisation_id"}),
     ],
+    "provider.deliver_order": [Variant("accepted", {"order_id": "accepted_order_id"})],
+    "provider.order": [
+        Variant("requested", {"order_id": "requested_order_id"}),
+        Variant("accepted", {"order_id": "accepted_order_id"}),
+    ],
+    "holder.order": [
+        Variant("requested", {"order_id": "requested_order_id"}),
+        Variant("delivered", {"order_id": "delivered_order_id"}),
+    ],
+    "holder.dispute_order": [Variant("delivered", {"order_id": "delivered_order_id"})],
     "council.reports": [
         Variant("all", {}),
         Variant("in-progress", {}, {"state": "in_progress"}),
@@ -188,6 +325,7 @@ class BackOfficePage:
     endpoint: str
     variant: Variant | None = None
     problem: str = ""  # why the URL cannot be built
+    person: str = ""  # who opens it, when not the provider or the moderator (see _person_for)
 
     @property
     def id(self) -> str:
@@ -195,6 +333,8 @@ class BackOfficePage:
 
     @property
     def signs_in_as(self) -> str:
+        if self.person:
+            return self.person
         return "moderator" if self.endpoint.startswith("council.") else "provider"
 
     def path(self, app: Flask, records: BackOfficeRecords) -> str:
@@ -208,10 +348,22 @@ class BackOfficePage:
 def _signed_in_page(app: Flask, rule) -> bool:
     """The provider and council areas, and the account pages that need signing in (your account, password)."""
     blueprint = rule.endpoint.partition(".")[0]
-    if blueprint in BLUEPRINTS:
+    if blueprint in BLUEPRINTS or rule.endpoint in EXTRA_ENDPOINTS:
         return True
     with app.app_context():
         return blueprint == "account" and rule_for_endpoint(rule.endpoint) not in (public, None)
+
+
+def _person_for(app: Flask, endpoint: str) -> str:
+    """The holder for the holder's pages; a direct-payments officer for council pages only they may open."""
+    if endpoint.startswith("holder."):
+        return "holder"
+    if endpoint.startswith("council."):
+        with app.app_context():
+            rule = rule_for_endpoint(endpoint)
+        if rule is not None and Role.COUNCIL_DP_OFFICER in rule.roles and Role.COUNCIL_MODERATOR not in rule.roles:
+            return "dp_officer"
+    return ""
 
 
 def back_office_pages(app: Flask) -> list[BackOfficePage]:
@@ -219,12 +371,16 @@ def back_office_pages(app: Flask) -> list[BackOfficePage]:
     in URL order."""
     rules = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (len(r.arguments), r.rule)):
+        if rule.rule.endswith(DOWNLOADS):  # files, not pages: their own tests read them
+            continue
         if _signed_in_page(app, rule) and "GET" in (rule.methods or ()):
             rules.setdefault(rule.endpoint, rule)
     pages = []
     for rule in sorted(rules.values(), key=lambda r: r.rule):
+        person = _person_for(app, rule.endpoint)
         if rule.endpoint in ENDPOINT_VARIANTS:
-            pages.extend(BackOfficePage(rule.endpoint, variant) for variant in ENDPOINT_VARIANTS[rule.endpoint])
+            pages.extend(BackOfficePage(rule.endpoint, variant, person=person)
+                         for variant in ENDPOINT_VARIANTS[rule.endpoint])
             continue
         unknown = sorted(argument for argument in rule.arguments if argument not in RECORD_FOR_ARGUMENT)
         if unknown:
@@ -233,7 +389,7 @@ def back_office_pages(app: Flask) -> list[BackOfficePage]:
                 "ENDPOINT_VARIANTS in tests/browser/back_office.py (and add the record there)")))
             continue
         values = {argument: RECORD_FOR_ARGUMENT[argument] for argument in rule.arguments}
-        pages.append(BackOfficePage(rule.endpoint, Variant("", values) if values else None))
+        pages.append(BackOfficePage(rule.endpoint, Variant("", values) if values else None, person=person))
     return pages
 
 

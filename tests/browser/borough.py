@@ -49,6 +49,8 @@ class Borough:
     confirm_email_token: str
     reset_password_token: str
     invalid_token: str = "this-link-was-never-sent"
+    guide_slug: str = ""  # published in English and Welsh, long enough for a contents list
+    safeguarding_guide_slug: str = ""  # English only, with "Exit this page", past its review date
 
 
 def _now() -> datetime:
@@ -77,6 +79,29 @@ def _vocabularies() -> dict[str, object]:
     }
     db.session.add_all(records.values())
     return records
+
+
+def _guides(category, safety_category) -> dict[str, str]:
+    from datetime import timedelta
+
+    from portal.data import guides
+
+    body = ("Everyone can ask for help. See [our website](https://www.aldermoor.example.gov.uk).\n\n"
+            "## Who can get help\nAny adult.\n\n## How to ask\nCall us:\n- by phone\n- by email\n\n"
+            "## What happens next\nWe visit you.")
+    body_cy = ("Gall pawb ofyn am help.\n\n## Pwy all gael help\nUnrhyw oedolyn.\n\n## Sut i ofyn\nFfoniwch ni."
+               "\n\n## Beth sy'n digwydd nesaf\nByddwn yn ymweld.")
+    guide = guides.create_guide(actor=None, values={
+        "title": "How to get a care needs assessment", "summary": "How to ask the council for help.",
+        "body": body, "title_cy": "Sut i gael asesiad o anghenion gofal", "summary_cy": "Sut i ofyn am help.",
+        "body_cy": body_cy, "review_by": date.today() + timedelta(days=365), "categories": [category.id]})
+    guides.publish(actor=None, guide=guide)
+    safe = guides.create_guide(actor=None, values={
+        "title": "If someone is at risk", "summary": "Get help straight away.", "safeguarding": True,
+        "body": "If someone is in immediate danger, call 999.", "review_by": date.today() - timedelta(days=2),
+        "categories": [safety_category.id]})
+    guides.publish(actor=None, guide=safe)
+    return {"guide_slug": guide.slug, "safeguarding_guide_slug": safe.slug}
 
 
 def make_borough() -> Borough:
@@ -184,6 +209,7 @@ def make_borough() -> Borough:
         child_category_slug=child.slug, provider_email=provider.email,
         confirm_email_token=accounts.email_confirmation_token(newcomer),
         reset_password_token=accounts.password_reset_token(provider),
+        **_guides(parent, safety),
     )
     db.session.commit()
     return borough

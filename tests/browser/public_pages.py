@@ -46,6 +46,11 @@ VARIANTS: dict[str, list[Variant]] = {
         Variant("parent-category", "parent_category_slug"),
         Variant("child-category", "child_category_slug"),
     ],
+    # A guide in English and Welsh, and a safeguarding guide with no Welsh ("Exit this page", English marked).
+    "guide": [
+        Variant("english-and-welsh", "guide_slug"),
+        Variant("safeguarding-english-only", "safeguarding_guide_slug"),
+    ],
     # A link from an email that is broken or tampered with: the "link failed" page answers 400.
     "token": [Variant("invalid-link", "invalid_token", 400)],
 }
@@ -74,6 +79,7 @@ ENDPOINT_WORDS: dict[str, str] = {
     "provider": "organisation",
     "category": "category",
     "categories": "category",
+    "guide": "guide",
 }
 
 

@@ -136,3 +136,19 @@ def test_the_sort_order_applies_without_javascript(no_javascript_page: Page, sea
     query = parse_qs(urlsplit(page.url).query)
     assert query.get("sort") == ["distance"] and query.get("postcode") == ["AM3 1BB"]
     assert _results(page)[0] == "Saturday sensory play sessions"  # its hall is at AM3 1BB
+
+
+def test_guides_matching_the_words_are_listed_in_their_own_block_in_welsh_too(page: Page, search_server: LiveServer):
+    # The borough's guides: a care needs assessment (English and Welsh) and "If someone is at risk" (English only).
+    page.goto(_url(search_server, {"q": "help"}, "en"))
+    guides = page.get_by_role("region", name="Guides")
+    assert sorted(guides.get_by_role("link").all_inner_texts()) == [
+        "How to get a care needs assessment", "If someone is at risk"]
+    # The services and their count are the services alone.
+    assert _heading(page) == f"{len(_results(page))} result for 'help'"
+
+    page.goto(_url(search_server, {"q": "help"}, "cy"))
+    guides = page.get_by_role("region", name="Canllawiau")
+    assert sorted(guides.get_by_role("link").all_inner_texts()) == [
+        "If someone is at risk", "Sut i gael asesiad o anghenion gofal"]
+    assert guides.locator("li[lang='en']").all_inner_texts()[0].startswith("If someone is at risk")

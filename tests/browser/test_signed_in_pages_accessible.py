@@ -77,6 +77,8 @@ def signed_in(browser: Browser, live_server: LiveServer, records: BackOfficeReco
     people = {
         "provider": _signed_in(browser, live_server, records.provider_email),
         "moderator": _signed_in(browser, live_server, records.moderator_email),
+        "dp_officer": _signed_in(browser, live_server, records.dp_officer_email),
+        "holder": _signed_in(browser, live_server, records.holder_email),
     }
     try:
         yield people

@@ -28,14 +28,23 @@ from portal.data.organisation_members import hash_token
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
+    DirectPaymentAccount,
+    DPAccountStatus,
+    Guide,
     JoinRequest,
+    Journal,
     ListingRevision,
     ListingVersion,
     MembershipRole,
+    Offer,
+    OfferStatus,
+    Order,
     Organisation,
     OrganisationInvitation,
     OrganisationMembership,
     OutboxMessage,
+    PayoutDetails,
+    PayoutDetailsStatus,
     ProblemReport,
     ReportState,
     RevisionState,
@@ -45,6 +54,7 @@ from portal.models import (
 )
 from tests.support.factories import make_organisation, make_service, make_term, make_user, sign_in
 from tests.support.html import csrf_token, parse
+from tests.support.offer_factories import make_offer, make_payout_details
 
 SIGN_IN_PATH = "/account/sign-in"
 DASHBOARD_PATH = "/provider"
@@ -99,12 +109,19 @@ AUDIENCES: dict[str, dict[str, object]] = {
     # council role); other council roles are refused.
     "council moderators": _audience(anonymous=SIGN_IN, provider_a=403, editor_of_a=403, provider_b=403,
                                     council_moderator=ALLOWED, council_editor=403, council_admin=ALLOWED),
+    # Guides: council editors (and admins); other council roles are refused.
+    "council editors": _audience(anonymous=SIGN_IN, provider_a=403, editor_of_a=403, provider_b=403,
+                                 council_moderator=403, council_editor=ALLOWED, council_admin=ALLOWED),
+    # Providers' bank details: council direct-payments officers (and admins); other council roles are refused.
+    "council DP officers": _audience(anonymous=SIGN_IN, provider_a=403, editor_of_a=403, provider_b=403,
+                                     council_moderator=403, council_editor=403, council_admin=ALLOWED),
 }
 # Who sends the valid form in test_a_valid_form_from_an_allowed_user_changes_something.
 ALLOWED_POSTER = {
     "members of A": "provider_a", "owners of A": "provider_a", "any provider": "provider_a",
     "join an approved organisation": "provider_b", "the invitee, by link": "invitee",
     "the invitee, by id": "invitee", "council moderators": "council_moderator",
+    "council editors": "council_editor", "council DP officers": "council_admin",
 }
 
 
@@ -119,6 +136,26 @@ def _organisation_form(name: str) -> dict:
     }
 
 
+GUIDE_FORM = {
+    "title": "Support for carers", "summary": "Help for people who look after someone.",
+    "body": "Caring can be hard.\n\n## A carer's assessment\nAsk us for one.",
+    "review_by": [str(IN_A_YEAR.day), str(IN_A_YEAR.month), str(IN_A_YEAR.year)],
+}
+
+TERM_ID = uuid.UUID("6f1f7d4e-0b7a-4c36-9d8e-4f6a1c2b3d01")  # A's listings' category, named by offer forms
+OFFER_FORM = {
+    "title": "Befriending visit", "category": str(TERM_ID), "unit": "session", "price": "12.50",
+    "min_units": "1", "max_units": "4", "cancellation_terms": "Cancel a day before and you pay nothing.",
+}
+BANK_DETAILS_FORM = {"account_name": "Acorn Care", "sort_code": "30-94-30", "account_number": "12345678"}
+
+DP_START = date(2026, 11, 2)  # the direct-payment account's start date (money has moved, so it cannot change)
+DP_PLAN_FORM = {
+    "categories": ["matrix-personal-care"], "provider_choice": "any", "budget": "480", "contribution": "40",
+    "contingency": "50", "start_date": [str(DP_START.day), str(DP_START.month), str(DP_START.year)],
+}
+DP_TOP_UP_FORM = {"token": "matrix-top-up", "amount": "25", "reason": "The main carer is in hospital."}
+
 ABOUT_FORM = {
     "name": "Lunch club", "summary": "Hot lunches and company on Tuesdays.", "status": "active",
     "description": "A hot two-course lunch, a quiz and a chat, every Tuesday in the church hall.",
@@ -132,6 +169,8 @@ class Row:
     audience: str
     arguments: dict[str, str] = field(default_factory=dict)  # URL argument -> World attribute
     form: dict = field(default_factory=dict)  # besides the CSRF token
+    before: str | None = None  # a question page whose valid form is sent first (check-answers pages)
+    audited: bool = True  # False: a question page that only remembers the answers until they are checked
 
 
 MATRIX: dict[str, Row] = {
@@ -199,6 +238,71 @@ MATRIX: dict[str, Row] = {
     "council.reports": Row("council moderators"),
     "council.report": Row("council moderators", {"report_id": "report"},
                           form={"state": "resolved", "response_note": "The provider fixed the number."}),
+    # Guides (the guide is published, with a draft waiting and two versions)
+    "council.guides_list": Row("council editors"),
+    "council.guides_due_for_review": Row("council editors"),
+    "council.new_guide": Row("council editors", form=GUIDE_FORM),
+    "council.guide": Row("council editors", {"guide_id": "guide"}),
+    "council.edit_guide": Row("council editors", {"guide_id": "guide"}, form=GUIDE_FORM),
+    "council.preview_guide": Row("council editors", {"guide_id": "guide"}),
+    "council.publish_guide": Row("council editors", {"guide_id": "guide"}, form={"note": "Checked"}),
+    "council.discard_guide_draft": Row("council editors", {"guide_id": "guide"}),
+    "council.withdraw_guide": Row("council editors", {"guide_id": "guide"}),
+    "council.guide_history": Row("council editors", {"guide_id": "guide"}),
+    "council.guide_version": Row("council editors", {"guide_id": "guide", "number": "first"}),
+    "council.restore_guide_version": Row("council editors", {"guide_id": "guide", "number": "first"}),
+    # Priced offers and bank details (A's details are verified, so its draft offer can be published)
+    "provider.offers": Row("members of A", {"service_id": "published_listing"}),
+    "provider.new_offer": Row("members of A", {"service_id": "published_listing"}, form=OFFER_FORM),
+    "provider.edit_offer": Row("members of A", {"offer_id": "draft_offer"}, form=OFFER_FORM),
+    "provider.publish_offer": Row("members of A", {"offer_id": "draft_offer"}),
+    "provider.withdraw_offer": Row("members of A", {"offer_id": "published_offer"}),
+    "provider.payout_details": Row("owners of A", {"organisation_id": "organisation_a"}),
+    "provider.change_payout_details": Row("owners of A", {"organisation_id": "organisation_a"},
+                                          form=BANK_DETAILS_FORM),
+    # B's bank details wait for the council's check.
+    "council.payout_details": Row("council DP officers"),
+    "council.payout_details_review": Row("council DP officers", {"payout_id": "submitted_payout"}),
+    "council.verify_payout_details": Row("council DP officers", {"payout_id": "submitted_payout"}),
+    "council.reject_payout_details": Row("council DP officers", {"payout_id": "submitted_payout"},
+                                         form={"reject-note": "The account is in a person's name."}),
+    # Direct-payment accounts (the account is active and funded, with no orders; another is suspended)
+    "council.dp_accounts_list": Row("council DP officers"),
+    "council.dp_open_account": Row("council DP officers", form={
+        **DP_PLAN_FORM, "holder_name": "Megan Price", "holder_email": "megan.price@example.org"}),
+    "council.dp_account": Row("council DP officers", {"dp_account_id": "dp_account"}),
+    "council.dp_edit_plan": Row("council DP officers", {"dp_account_id": "dp_account"},
+                                form={**DP_PLAN_FORM, "budget": "500"}),
+    "council.dp_top_up": Row("council DP officers", {"dp_account_id": "dp_account"}, form=DP_TOP_UP_FORM,
+                             audited=False),
+    "council.dp_top_up_check": Row("council DP officers", {"dp_account_id": "dp_account"},
+                                   form={"token": DP_TOP_UP_FORM["token"]}, before="council.dp_top_up"),
+    "council.dp_top_up_done": Row("council DP officers", {"dp_account_id": "dp_account",
+                                                          "journal_id": "top_up_journal"}),
+    "council.dp_contribution": Row("council DP officers", {"dp_account_id": "dp_account"}, form={"period": "0"}),
+    "council.dp_suspend": Row("council DP officers", {"dp_account_id": "dp_account"}, form={"reason": "Review"}),
+    "council.dp_reopen": Row("council DP officers", {"dp_account_id": "suspended_dp_account"}),
+    "council.dp_close": Row("council DP officers", {"dp_account_id": "dp_account"}),
+    # Direct-payment orders placed with A (money held; no card authorisation, so nothing reaches Stripe)
+    "provider.orders": Row("any provider"),
+    "provider.order": Row("members of A", {"order_id": "requested_order"}),
+    "provider.accept_order": Row("members of A", {"order_id": "requested_order"}),
+    "provider.decline_order": Row("members of A", {"order_id": "requested_order"},
+                                  form={"reason": "Nobody is free that week."}),
+    "provider.deliver_order": Row("members of A", {"order_id": "accepted_order"}, form={"delivered_units": "1"}),
+    "provider.takings": Row("members of A", {"organisation_id": "organisation_a"}),
+    # The council's audit of direct payments, and paying providers
+    "council.dp_journals": Row("council DP officers"),
+    "council.dp_exceptions": Row("council DP officers"),
+    "council.dp_review_exception": Row("council DP officers", {"exception_id": "spending_exception"},
+                                       form={"note": "Checked with the social worker."}),
+    "council.dp_check_patterns": Row("council DP officers"),
+    "council.dp_reclaims": Row("council DP officers"),
+    "council.dp_payables": Row("council DP officers"),
+    "council.dp_create_payout_run": Row("council DP officers"),
+    "council.dp_payout_run": Row("council DP officers", {"run_id": "payout_run"}),
+    "council.dp_payout_run_csv": Row("council DP officers", {"run_id": "payout_run"}),
+    "council.dp_mark_run_paid": Row("council DP officers", {"run_id": "payout_run"}),
 }
 
 
@@ -207,12 +311,16 @@ def _prefixed_csrf(endpoint: str) -> str:
     for prefix in ("approve", "reject", "suspend", "checked"):
         if endpoint == f"council.providers_{prefix}":
             return f"{prefix}-csrf_token"
+    for prefix in ("verify", "reject"):
+        if endpoint == f"council.{prefix}_payout_details":
+            return f"{prefix}-csrf_token"
     return "csrf_token"
 
 
 def _with_submit(endpoint: str, form: dict) -> dict:
     prefix = {"council.providers_approve": "approve-", "council.providers_checked": "checked-",
-              "council.providers_reject": "reject-", "council.providers_suspend": "suspend-"}.get(endpoint, "")
+              "council.providers_reject": "reject-", "council.providers_suspend": "suspend-",
+              "council.verify_payout_details": "verify-", "council.reject_payout_details": "reject-"}.get(endpoint, "")
     return {f"{prefix}submit": "y", **form}
 
 
@@ -238,6 +346,17 @@ class World:
     first: int = 1  # a version number of the published listing
     about: str = "about"  # a section of the listing editor
     b_listing: uuid.UUID | None = None
+    guide: uuid.UUID | None = None  # published twice, with a draft
+    draft_offer: uuid.UUID | None = None  # on the published listing
+    published_offer: uuid.UUID | None = None
+    submitted_payout: uuid.UUID | None = None  # B's bank details, waiting for the council
+    dp_account: uuid.UUID | None = None  # active, funded, a client contribution due, no orders
+    suspended_dp_account: uuid.UUID | None = None
+    top_up_journal: int | None = None  # an emergency top-up on dp_account
+    requested_order: uuid.UUID | None = None  # a holder's order with A, waiting for A to accept
+    accepted_order: uuid.UUID | None = None  # accepted by A, not yet delivered
+    payout_run: uuid.UUID | None = None  # A's captured takings in a run not yet paid; more owed outside it
+    spending_exception: uuid.UUID | None = None  # waiting for review
 
 
 def _complete_listing(organisation, name: str, term) -> Service:
@@ -265,7 +384,7 @@ def _change(service, owner, state: RevisionState) -> ListingRevision:
 
 
 def build_world() -> World:
-    term = make_term(name="Befriending")
+    term = make_term(name="Befriending", id=TERM_ID)
     organisation_a = make_organisation(name="Acorn Care", charity_number="1012345", insurance_expires_on=IN_A_YEAR)
     organisation_b = make_organisation(name="Birch Support", charity_number="1054321")
     provider_a = make_user(email="owner@acorn.example", name="Olu Owner", roles=(Role.PROVIDER,),
@@ -318,7 +437,81 @@ def build_world() -> World:
         submitted_listing=submitted.id, unpublished_listing=unpublished.id, submitted_revision=revision.id,
         report=report.id, invitation=invitation.id, invitation_token=INVITATION_TOKEN,
         join_request=join_request.id, editor_membership=editor_membership, b_listing=b_listing.id,
+        guide=_guide().id, **_offers_and_bank_details(organisation_a, organisation_b, published),
+        **_direct_payments(users["council_admin"]),
+        **_orders_with(published),
+        **_payables_and_exceptions(users["council_admin"], published, term),
     )
+
+
+def _payables_and_exceptions(officer, listing, term) -> dict:
+    """A's captured takings: £150 in an unpaid payout run and £10 outside it; one provider took all of a holder's
+    spend (an unusual pattern not yet recorded); an exception waiting for review."""
+    from portal.data import payables
+    from portal.models import ExceptionKind
+    from portal.payments.spending import record_exception
+    from tests.support.ledger_stories import capture, make_order
+    from tests.support.money_factories import make_dp_account
+
+    dp = make_dp_account(budget_pence=20_000, categories=[term])
+    capture(make_order(dp, pence=15_000, service=listing, organisation=listing.organisation, category=term), 15_000)
+    run = payables.create_payout_run(actor=officer)
+    capture(make_order(dp, pence=1_000, service=listing, organisation=listing.organisation, category=term), 1_000)
+    exception = record_exception(ExceptionKind.OUTSIDE_PLAN, dp_account=dp, details={"offer": "Gym membership"})
+    db.session.flush()
+    return {"payout_run": run.id, "spending_exception": exception.id}
+
+
+def _orders_with(listing) -> dict:
+    from portal.marketplace import orders as lifecycle
+    from portal.models import OrderState
+    from tests.support.money_factories import make_dp_account
+
+    offer = make_offer(service=listing, title="Garden visits")
+    dp = make_dp_account(budget_pence=10_000, categories=[offer.category])
+    found = {}
+    for name, state in (("requested_order", OrderState.REQUESTED), ("accepted_order", OrderState.ACCEPTED)):
+        order = Order(reference=f"ORD-M{len(found)}", dp_account=dp, offer=offer, organisation_id=offer.organisation_id,
+                      category_id=offer.category_id, checkout_reference="CHK-MATRIX", state=state, title=offer.title,
+                      unit=offer.unit, unit_price_pence=offer.price_pence, units=2, amount_pence=2 * offer.price_pence)
+        db.session.add(order)
+        db.session.flush()
+        lifecycle.post_hold(order, actor=None)
+        found[name] = order.id
+    return found
+
+
+def _direct_payments(officer) -> dict:
+    from portal.data import budget_periods
+    from tests.support.money_factories import make_dp_account
+
+    care = make_term(name="Personal care", slug="matrix-personal-care")
+    dp = make_dp_account(budget_pence=48_000, client_contribution_pence=4_000, categories=[care],
+                         start_date=DP_START)
+    suspended = make_dp_account(categories=[care], status=DPAccountStatus.SUSPENDED)
+    journal, _ = budget_periods.top_up(actor=officer, dp_account_id=dp.id, pence=1_000, reason="Boiler broke",
+                                       token="world", today=DP_START)
+    return {"dp_account": dp.id, "suspended_dp_account": suspended.id, "top_up_journal": journal.id}
+
+
+def _offers_and_bank_details(organisation_a, organisation_b, listing) -> dict:
+    make_payout_details(organisation_a)
+    draft = make_offer(service=listing, status=OfferStatus.DRAFT, title="Phone befriending")
+    published = make_offer(service=listing, title="Home visits")
+    submitted = make_payout_details(organisation_b, status=PayoutDetailsStatus.SUBMITTED)
+    return {"draft_offer": draft.id, "published_offer": published.id, "submitted_payout": submitted.id}
+
+
+def _guide():
+    from portal.data import guides
+
+    values = {**GUIDE_FORM, "review_by": IN_A_YEAR}
+    guide = guides.create_guide(actor=None, values=values)
+    guides.publish(actor=None, guide=guide)
+    guides.save_draft(actor=None, guide=guide, values={**values, "body": "Second version."})
+    guides.publish(actor=None, guide=guide)
+    guides.save_draft(actor=None, guide=guide, values={**values, "body": "A draft waiting."})
+    return guide
 
 
 @pytest.fixture
@@ -350,6 +543,13 @@ def fingerprint() -> dict[str, object]:
         "revisions": rows(ListingRevision.id, ListingRevision.state, ListingRevision.data),
         "versions": rows(ListingVersion.service_id, ListingVersion.number),
         "reports": rows(ProblemReport.id, ProblemReport.state, ProblemReport.response_note),
+        "guides": rows(Guide.id, Guide.state, Guide.title, Guide.version, Guide.draft_updated_at),
+        "offers": rows(Offer.id, Offer.status, Offer.title, Offer.price_pence),
+        "bank details": rows(PayoutDetails.id, PayoutDetails.status, PayoutDetails.account_number),
+        "direct-payment accounts": rows(DirectPaymentAccount.id, DirectPaymentAccount.status,
+                                        DirectPaymentAccount.period_budget_pence),
+        "ledger journals": db.session.scalar(sa.select(sa.func.count()).select_from(Journal)),
+        "orders": rows(Order.id, Order.state, Order.delivered_units),
     }
 
 
@@ -470,12 +670,17 @@ def test_a_valid_form_from_an_allowed_user_changes_something(app, client, world,
     client_as(client, world, ALLOWED_POSTER[row.audience])
     token = csrf_for(client)
     url = url_for_row(app, endpoint, row, world)
+    if row.before:  # answer the question page first, as a person would before checking their answers
+        before = MATRIX[row.before]
+        client.post(url_for_row(app, row.before, before, world),
+                    data={"csrf_token": token, **_with_submit(row.before, before.form)})
     audit_before = fingerprint()["audit events"]
 
     response = client.post(url, data={_prefixed_csrf(endpoint): token, **_with_submit(endpoint, row.form)})
 
     assert response.status_code in (302, 303), f"{endpoint} answered {response.status_code}"
-    assert fingerprint()["audit events"] > audit_before, f"{endpoint} recorded no audit event"
+    if row.audited:
+        assert fingerprint()["audit events"] > audit_before, f"{endpoint} recorded no audit event"
 
 
 # Pairing B's own organisation with A's ids in one URL: the inner id must be checked against the organisation.

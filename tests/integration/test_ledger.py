@@ -80,6 +80,18 @@ def test_an_allocation_shows_as_available_money(session):
     assert balance(ledger_account(LedgerAccountKind.COUNCIL_FUNDING)) == -48_000
 
 
+def test_a_balance_can_be_spent_as_it_is_read_on_either_database(session):
+    """PostgreSQL sums BIGINT as NUMERIC: a balance must still come back as whole pence a journal accepts."""
+    dp = make_dp_account(budget_pence=3_000)
+    available = ledger_account(LedgerAccountKind.DP_AVAILABLE, dp_account=dp)
+
+    everything = balance(available)
+    _reclaim(dp, everything, "reclaim:all")
+
+    assert type(everything) is int and type(dp_balances(dp).spent) is int
+    assert dp_balances(dp).available == 0
+
+
 def test_posting_the_same_journal_twice_moves_the_money_once(session):
     dp = make_dp_account(budget_pence=10_000)
     _order(dp, 2_500)
@@ -271,3 +283,25 @@ def test_fifty_concurrent_spends_never_take_an_account_below_zero(committed_data
         assert check_invariants() == []
         db.session.remove()
         db.engine.dispose()
+
+
+def test_flask_ledger_check_reports_a_sound_ledger(app, session):
+    make_dp_account(budget_pence=2_000)
+    session.flush()
+
+    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+
+    assert result.exit_code == 0, result.output
+    assert "The ledger is sound." in result.output
+
+
+@pytest.mark.breaks_ledger
+def test_flask_ledger_check_fails_on_a_hold_without_an_order(app, session):
+    dp = make_dp_account(budget_pence=2_000)
+    _hold(dp, 500, "hold:no-order")
+    session.flush()
+
+    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+
+    assert result.exit_code == 1
+    assert "open orders total 0p" in result.output

@@ -421,5 +421,9 @@ def test_the_council_home_links_only_to_pages_the_staff_members_roles_allow(clie
     sign_in(client, make_user(roles=(Role.COUNCIL_DP_OFFICER,)))
     officer_page = parse(client.get("/council"))
 
+    officer_links = texts(officer_page, "//ul[contains(@class, 'app-council-tasks')]//a")
     assert "Changes waiting for review" in moderator_links and "Audit trail" in moderator_links
-    assert texts(officer_page, "//ul[contains(@class, 'app-council-tasks')]//a") == []
+    assert "Direct payment accounts" not in moderator_links and "Provider payments" not in moderator_links
+    assert "Changes waiting for review" not in officer_links and "Audit trail" not in officer_links
+    assert {"Direct payment accounts", "Provider bank details", "Spending exceptions", "Provider payments"} <= set(
+        officer_links)
