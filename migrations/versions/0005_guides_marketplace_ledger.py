@@ -352,7 +352,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_ledger_journals_stripe_object_id'), ['stripe_object_id'], unique=False)
 
     op.create_table('spending_exceptions',
-    sa.Column('kind', sa.Enum('outside_plan', 'provider_not_allowed', 'over_balance', 'units_out_of_range', 'card_declined', 'card_not_prepaid', 'dispute', 'unusual_pattern', 'parked_event', 'reconciliation', name='exceptionkind', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('kind', sa.Enum('outside_plan', 'provider_not_allowed', 'over_balance', 'units_out_of_range', 'account_not_active', 'no_card', 'offer_unavailable', 'card_declined', 'card_not_prepaid', 'dispute', 'unusual_pattern', 'parked_event', 'reconciliation', name='exceptionkind', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('dp_account_id', sa.Uuid(), nullable=True),
     sa.Column('order_id', sa.Uuid(), nullable=True),
     sa.Column('actor_id', sa.Uuid(), nullable=True),

@@ -291,6 +291,9 @@ class ExceptionKind(enum.Enum):
     PROVIDER_NOT_ALLOWED = "provider_not_allowed"
     OVER_BALANCE = "over_balance"
     UNITS_OUT_OF_RANGE = "units_out_of_range"
+    ACCOUNT_NOT_ACTIVE = "account_not_active"  # a suspended or closed account tried to buy
+    NO_CARD = "no_card"  # no active card registered
+    OFFER_UNAVAILABLE = "offer_unavailable"  # withdrawn, or its provider's bank details no longer verified
     CARD_DECLINED = "card_declined"
     CARD_NOT_PREPAID = "card_not_prepaid"
     DISPUTE = "dispute"
