@@ -72,7 +72,7 @@ $(POT): babel.cfg $(TRANSLATABLE_SOURCES)
 		--project="Care Portal" --copyright-holder="The council" -o $@ .
 
 $(WELSH_PO): $(POT)
-	$(PYBABEL) -q update --no-fuzzy-matching --init-missing -i $(POT) -d $(TRANSLATIONS_DIR) -l cy
+	$(PYBABEL) -q update --no-fuzzy-matching --init-missing --width=120 -i $(POT) -d $(TRANSLATIONS_DIR) -l cy
 	touch $@
 
 $(WELSH_MO): $(WELSH_PO)

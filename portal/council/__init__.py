@@ -14,6 +14,7 @@ guard_blueprint(bp, COUNCIL_STAFF)
 from portal.council import (  # noqa: E402,F401
     audit,
     direct_payments,
+    disputes,
     dp_audit,
     guides,
     home,

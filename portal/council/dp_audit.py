@@ -25,6 +25,8 @@ from portal.council.moderation_forms import _IsoDate
 from portal.data import dp_audit, payables
 from portal.extensions import db
 from portal.ledger import InsufficientFunds
+from portal.marketplace.disputes import open_disputes
+from portal.marketplace.orders import STATE_LABELS
 from portal.models import ExceptionKind, JournalKind, Role
 from portal.payments.gateway import PaymentError
 from portal.public.presenters import pagination
@@ -50,6 +52,9 @@ EXCEPTION_KIND_LABELS = {
     ExceptionKind.PROVIDER_NOT_ALLOWED: _l("Provider not allowed"),
     ExceptionKind.OVER_BALANCE: _l("More than the balance"),
     ExceptionKind.UNITS_OUT_OF_RANGE: _l("Units out of range"),
+    ExceptionKind.ACCOUNT_NOT_ACTIVE: _l("Account suspended or closed"),
+    ExceptionKind.NO_CARD: _l("No card registered"),
+    ExceptionKind.OFFER_UNAVAILABLE: _l("Offer no longer for sale"),
     ExceptionKind.CARD_DECLINED: _l("Card declined"),
     ExceptionKind.CARD_NOT_PREPAID: _l("Card not prepaid"),
     ExceptionKind.DISPUTE: _l("Dispute"),
@@ -147,6 +152,7 @@ def dp_exceptions():
         "council/dp_audit/exceptions.html", exceptions=found, kind=kind, reviewed=reviewed,
         kind_labels=EXCEPTION_KIND_LABELS, review_form=ReviewExceptionForm(), check_form=ConfirmForm(),
         pagination=pagination(found.page, found.pages, _page_href("council.dp_exceptions")),
+        open_disputes=[] if reviewed else open_disputes(), state_labels=STATE_LABELS,
     )
 
 

@@ -55,6 +55,12 @@ def _account():
     return dp_account_for(current_user)
 
 
+@bp.app_template_global()
+def offer_purchase_choice(offer) -> str:
+    """For templates/holder/_add_to_basket.html on the public service page: "buy", or why not."""
+    return basket.purchase_choice(current_user, offer)
+
+
 @bp.get("/basket")
 def basket_page():
     account = _account()

@@ -16,11 +16,12 @@ import sqlalchemy as sa
 
 from portal.data.access import NotPermitted
 from portal.data.audit import record
+from portal.data.dp_access import dp_account_for
 from portal.data.offers import purchasable_offer
 from portal.extensions import db
 from portal.ledger import dp_balances
-from portal.marketplace.checkout import Problem, item_problems
-from portal.models import BasketItem, DirectPaymentAccount, User
+from portal.marketplace.checkout import Problem, item_problems, plan_allows_category, plan_allows_provider
+from portal.models import BasketItem, DirectPaymentAccount, DPAccountStatus, Offer, Role, User
 
 NOTE_MAX = 1000
 
@@ -124,3 +125,26 @@ def remove(*, actor: User, item: BasketItem) -> None:
                                                                            "units": item.units},
            details={"dp_account_id": item.dp_account_id})
     db.session.delete(item)
+
+
+# --- On the public service page ----------------------------------------------------------------------------------
+
+def purchase_choice(user: User | None, offer: Offer) -> str:
+    """What the service page offers ``user`` for ``offer``: "buy" (an "Add to basket" button) or why not, as a code
+    the page words plainly: "sign_in", "not_a_holder", "no_account", "account_not_active", "outside_plan",
+    "provider_not_allowed". The spending controls are checked again at checkout under the row lock."""
+    if user is None or not user.is_authenticated:
+        return "sign_in"
+    if not user.has_role(Role.DP_HOLDER, Role.NOMINATED_PERSON):
+        return "not_a_holder"
+    try:
+        account = dp_account_for(user)
+    except NotPermitted:
+        return "no_account"
+    if account.status is not DPAccountStatus.ACTIVE:
+        return "account_not_active"
+    if not plan_allows_category(account, offer):
+        return "outside_plan"
+    if not plan_allows_provider(account, offer):
+        return "provider_not_allowed"
+    return "buy"

@@ -78,7 +78,8 @@ def plan_allows_provider(dp_account: DirectPaymentAccount, offer: Offer) -> bool
 def item_problems(dp_account: DirectPaymentAccount, offer: Offer, units: int) -> list[Problem]:
     """What stops this offer being bought with this account, in words the holder can act on."""
     if purchasable_offer(offer.id) is None:
-        return [Problem("offer_unavailable", _l("This is no longer for sale. Remove it from your basket."))]
+        return [Problem("offer_unavailable", _l("This is no longer for sale. Remove it from your basket."),
+                        ExceptionKind.OFFER_UNAVAILABLE)]
     problems = []
     if not plan_allows_category(dp_account, offer):
         problems.append(Problem("outside_plan", _l("Your care plan does not cover this kind of support. Remove it, "
@@ -106,9 +107,10 @@ class _Refusal:
 def _account_problems(dp_account: DirectPaymentAccount) -> list[Problem]:
     if dp_account.status is not DPAccountStatus.ACTIVE:
         return [Problem("account_not_active", _l("Your direct payment account is not active, so you cannot buy "
-                                                 "anything now. Contact the council's direct payments team."))]
+                                                 "anything now. Contact the council's direct payments team."),
+                        ExceptionKind.ACCOUNT_NOT_ACTIVE)]
     if active_card(dp_account) is None:
-        return [Problem("no_card", _l("Add your prepaid card before you check out."))]
+        return [Problem("no_card", _l("Add your prepaid card before you check out."), ExceptionKind.NO_CARD)]
     return []
 
 
@@ -116,7 +118,8 @@ def place_orders(*, actor: User, dp_account_id: uuid.UUID, item_ids: list[uuid.U
     """Turn the chosen basket items into orders with their money held. Raises SpendingRefused. Never commits."""
     dp_account = lock_dp_account(dp_account_id)  # first: every check below reads under the lock
     if problems := _account_problems(dp_account):
-        raise SpendingRefused(problems)
+        raise SpendingRefused(problems, details={"account_status": dp_account.status.value,
+                                                 "basket_items": len(item_ids)})
     items = list(db.session.scalars(
         sa.select(BasketItem).where(BasketItem.dp_account_id == dp_account.id, BasketItem.id.in_(item_ids))
         .order_by(BasketItem.created_at, BasketItem.id)))

@@ -79,6 +79,8 @@ class BackOfficeRecords:
     requested_order_id: uuid.UUID | None = None
     accepted_order_id: uuid.UUID | None = None
     delivered_order_id: uuid.UUID | None = None
+    disputed_order_id: uuid.UUID | None = None  # frozen for the council's decision
+    resolved_order_id: uuid.UUID | None = None  # a dispute the council settled (everything released)
 
 
 def _user(email: str) -> User:
@@ -204,7 +206,9 @@ def _add_order_records(records: BackOfficeRecords, *, service: Service) -> BackO
     from dataclasses import replace
 
     from portal.data.dp_access import dp_account_for
-    from portal.models import OrderState, utcnow
+    from portal.marketplace import orders as lifecycle
+    from portal.models import ExceptionKind, OrderState, utcnow
+    from portal.payments.spending import record_exception
     from tests.support.ledger_stories import make_order
 
     account = dp_account_for(_user(records.holder_email))
@@ -214,9 +218,20 @@ def _add_order_records(records: BackOfficeRecords, *, service: Service) -> BackO
               for state in (OrderState.REQUESTED, OrderState.ACCEPTED, OrderState.DELIVERED)}
     delivered = orders[OrderState.DELIVERED]
     delivered.delivered_units, delivered.delivered_at = 1, utcnow()
+    disputed, resolved = (make_order(account, pence=1_800, service=service, category=category,
+                                     state=OrderState.DISPUTED, title="Personal care visits") for _ in range(2))
+    for order in (disputed, resolved):
+        order.delivered_units, order.delivered_at, order.disputed_at = 1, utcnow(), utcnow()
+        order.dispute_reason = "Nobody came on Tuesday."
+        record_exception(ExceptionKind.DISPUTE, order=order, details={"reference": order.reference,
+                                                                      "reason": order.dispute_reason})
+    lifecycle.end_with_release(resolved, OrderState.CANCELLED, actor=None, action="dispute_released",
+                               memo="dispute resolved: nothing to pay", cancel_card=False)
+    resolved.cancelled_at = resolved.dispute_resolved_at = utcnow()
     db.session.flush()
     return replace(records, requested_order_id=orders[OrderState.REQUESTED].id,
-                   accepted_order_id=orders[OrderState.ACCEPTED].id, delivered_order_id=delivered.id)
+                   accepted_order_id=orders[OrderState.ACCEPTED].id, delivered_order_id=delivered.id,
+                   disputed_order_id=disputed.id, resolved_order_id=resolved.id)
 
 
 def _add_offer_records(records: BackOfficeRecords, *, service: Service,
@@ -313,6 +328,13 @@ ENDPOINT_VARIANTS: dict[str, list[Variant]] = {
         Variant("delivered", {"order_id": "delivered_order_id"}),
     ],
     "holder.dispute_order": [Variant("delivered", {"order_id": "delivered_order_id"})],
+    "council.dp_order": [
+        Variant("disputed", {"order_id": "disputed_order_id"}),
+        Variant("resolved", {"order_id": "resolved_order_id"}),
+    ],
+    "council.dp_resolve_dispute": [Variant("disputed", {"order_id": "disputed_order_id"})],
+    "council.dp_resolve_dispute_check": [Variant("nothing-to-check", {"order_id": "disputed_order_id"})],
+    "council.dp_dispute_resolved": [Variant("released", {"order_id": "resolved_order_id"})],
     "council.reports": [
         Variant("all", {}),
         Variant("in-progress", {}, {"state": "in_progress"}),

@@ -21,7 +21,7 @@ from portal.models import (
     SpendingException,
 )
 from portal.payments import gateway
-from tests.support.checkout_factories import add_to_basket, check_out, make_shop, sellable_offer
+from tests.support.checkout_factories import add_to_basket, check_out, make_shop, register_card, sellable_offer
 from tests.support.factories import make_term, make_user, sign_in
 from tests.support.html import parse, texts
 from tests.support.localstripe import CHARGE_DECLINED, localstripe_fixture, stripe_app_fixture  # noqa: F401
@@ -149,7 +149,8 @@ def test_a_provider_the_plan_does_not_allow_is_refused(client, stripe_app):
     assert dp_balances(shop.dp).held == 0
 
 
-def test_an_offer_withdrawn_after_it_was_put_in_the_basket_cannot_be_bought(client, stripe_app):
+def test_an_offer_withdrawn_after_it_was_put_in_the_basket_cannot_be_bought_and_the_council_sees_the_attempt(
+        client, stripe_app):
     shop = make_shop()
     sign_in(client, shop.holder)
     add_to_basket(client, shop.offer, 1)
@@ -161,9 +162,12 @@ def test_an_offer_withdrawn_after_it_was_put_in_the_basket_cannot_be_bought(clie
     assert "This is no longer for sale. Remove it from your basket." in texts(parse(refused),
                                                                               "//*[@id='checkout-problems']//li")
     assert _orders(shop.dp) == []
+    [exception] = _exceptions(shop.dp, ExceptionKind.OFFER_UNAVAILABLE)
+    assert exception.details["items"][0]["offer_id"] == str(shop.offer.id)
+    assert exception.actor_id == shop.holder.id
 
 
-def test_a_suspended_account_cannot_check_out(client, stripe_app):
+def test_a_suspended_account_cannot_check_out_and_the_council_sees_the_attempt(client, stripe_app):
     shop = make_shop()
     sign_in(client, shop.holder)
     add_to_basket(client, shop.offer, 1)
@@ -173,9 +177,11 @@ def test_a_suspended_account_cannot_check_out(client, stripe_app):
 
     assert refused.status_code == 409
     assert _orders(shop.dp) == []
+    [exception] = _exceptions(shop.dp, ExceptionKind.ACCOUNT_NOT_ACTIVE)
+    assert exception.details["account_status"] == "suspended"
 
 
-def test_checkout_without_a_card_asks_for_the_card_first(client, stripe_app):
+def test_checkout_without_a_card_asks_for_the_card_first_and_the_council_sees_the_attempt(client, stripe_app):
     shop = make_shop(card=None)
     sign_in(client, shop.holder)
     add_to_basket(client, shop.offer, 1)
@@ -184,6 +190,31 @@ def test_checkout_without_a_card_asks_for_the_card_first(client, stripe_app):
 
     assert texts(parse(refused), "//*[@id='checkout-problems']//li") == ["Add your prepaid card before you check out."]
     assert dp_balances(shop.dp).held == 0
+    assert len(_exceptions(shop.dp, ExceptionKind.NO_CARD)) == 1
+
+
+def test_the_councils_queue_names_each_refusal_in_plain_words_in_english_and_welsh(client, stripe_app):
+    shop = make_shop(card=None)
+    sign_in(client, shop.holder)
+    add_to_basket(client, shop.offer, 1)
+    check_out(client)  # no card
+    register_card(shop.dp)
+    shop.dp.status = DPAccountStatus.SUSPENDED
+    check_out(client)  # not active
+    shop.dp.status = DPAccountStatus.ACTIVE
+    shop.offer.status = OfferStatus.WITHDRAWN
+    check_out(client)  # no longer for sale
+    sign_in(client, make_user(roles=(Role.COUNCIL_DP_OFFICER,)))
+
+    english = parse(client.get("/council/direct-payments/exceptions"))
+    welsh = parse(client.get("/council/direct-payments/exceptions?lang=cy"))
+    one_kind = parse(client.get("/council/direct-payments/exceptions?kind=no_card&lang=en"))
+
+    title = "//*[contains(@class, 'app-exception')]//h2"
+    assert texts(english, title) == ["No card registered", "Account suspended or closed", "Offer no longer for sale"]
+    assert len(texts(welsh, title)) == 3
+    assert not set(texts(welsh, title)) & set(texts(english, title))
+    assert texts(one_kind, title) == ["No card registered"]
 
 
 def test_a_declined_card_fails_the_order_and_releases_the_money(client, stripe_app):
