@@ -105,7 +105,7 @@ def _one_checkout(holder_id, account_id, offer_id, *, with_stripe: bool) -> floa
     db.session.commit()
     if with_stripe:
         for order in orders:
-            outcome = authorisations.authorise(actor=holder, order=order)
+            outcome = authorisations.authorise(actor=holder, order=order, first_attempt=True)
             db.session.commit()
             if order.state is not OrderState.REQUESTED:
                 raise RuntimeError(f"checkout did not authorise: {outcome} {order.payment_error}")

@@ -60,7 +60,7 @@ def place_order():
     db.session.commit()  # the orders and their holds are safe before the card is asked
     outcomes = {}
     for order in orders:
-        outcomes[order.id] = authorisations.authorise(actor=current_user, order=order)
+        outcomes[order.id] = authorisations.authorise(actor=current_user, order=order, first_attempt=True)
         db.session.commit()
     for order in orders:
         if outcomes[order.id] is authorisations.Outcome.NEEDS_AUTHENTICATION:

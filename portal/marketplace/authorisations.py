@@ -49,8 +49,11 @@ def _metadata(order: Order) -> dict[str, str]:
             "dp_account_id": str(order.dp_account_id)}
 
 
-def authorise(*, actor: User | None, order: Order) -> Outcome:
-    """Ask the card to authorise a PENDING_PAYMENT order's amount (or find the earlier attempt)."""
+def authorise(*, actor: User | None, order: Order, first_attempt: bool = False) -> Outcome:
+    """Ask the card to authorise a PENDING_PAYMENT order's amount (or find the earlier attempt).
+
+    ``first_attempt`` only from the checkout request that created the order: nothing can have reached Stripe for it
+    yet, so the gateway need not look for an earlier intent under the same key (retries always look)."""
     if order.state is not OrderState.PENDING_PAYMENT:
         return Outcome.UNCHANGED
     card = active_card(order.dp_account)
@@ -66,7 +69,7 @@ def authorise(*, actor: User | None, order: Order) -> Outcome:
         else:
             result = gateway.create_authorisation(
                 amount_pence=order.amount_pence, customer_id=customer, payment_method_id=card.stripe_payment_method_id,
-                idempotency_key=lifecycle.hold_key(order), metadata=_metadata(order))
+                idempotency_key=lifecycle.hold_key(order), metadata=_metadata(order), first_attempt=first_attempt)
     except PaymentDeclined as declined:
         if declined.payment_intent_id and not order.payment_intent_id:
             order.payment_intent_id = declined.payment_intent_id

@@ -315,8 +315,12 @@ def create_authorisation(
     payment_method_id: str,
     idempotency_key: str,
     metadata: dict[str, str] | None = None,
+    first_attempt: bool = False,
 ) -> PaymentResult:
     """Authorise (not capture) ``amount_pence`` on the card, with the holder present.
+
+    ``first_attempt``: the caller created what is being paid for in this same request, so no earlier intent can
+    carry the key and the lookup (a list of the customer's intents) is skipped. Every retry looks first.
 
     Returns the intent: ``requires_capture`` when authorised, ``requires_action`` when the bank wants 3-D Secure
     (the browser finishes it with ``client_secret``). The same key returns the same intent. Raises PaymentDeclined
@@ -324,7 +328,7 @@ def create_authorisation(
     """
     if amount_pence <= 0:
         raise PaymentError("an authorisation needs a positive amount")
-    existing = find_authorisation(customer_id, idempotency_key)
+    existing = None if first_attempt else find_authorisation(customer_id, idempotency_key)
     if existing is not None:
         if existing.status == "requires_payment_method" and existing.error_code:
             raise PaymentDeclined(existing.error_code, payment_intent_id=existing.id)
