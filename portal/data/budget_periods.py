@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from portal.data.audit import record
 from portal.extensions import db
-from portal.ledger import balance, ledger_account, lock_dp_account, transfer
+from portal.ledger import balance, captured_pence, ledger_account, lock_dp_account, transfer
 from portal.models import (
     PERIOD_DAYS,
     DirectPaymentAccount,
@@ -339,15 +339,4 @@ def spent_in_period(dp_account: DirectPaymentAccount, in_period: Period) -> int:
     """Pence captured for delivered care during the period (by the capture's date)."""
     starts = datetime.combine(in_period.starts_on, time.min, tzinfo=UTC)
     ends = datetime.combine(in_period.ends_on + timedelta(days=1), time.min, tzinfo=UTC)
-    return int(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Entry.amount_pence), 0))
-        .join(Journal, Journal.id == Entry.journal_id)
-        .join(LedgerAccount, LedgerAccount.id == Entry.account_id)
-        .where(
-            Journal.dp_account_id == dp_account.id,
-            Journal.kind == JournalKind.CAPTURE,
-            LedgerAccount.kind == LedgerAccountKind.PROVIDER_PAYABLE,
-            Journal.occurred_at >= starts,
-            Journal.occurred_at < ends,
-        )
-    ))
+    return captured_pence(dp_account, since=starts, until=ends)

@@ -7,7 +7,6 @@ changes with an audit event and never commit.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from portal.data import audit
+from portal.data.paging import Page
 from portal.data.statements import UK, period, uk_date
 from portal.extensions import db
 from portal.ledger import lock_dp_account
@@ -37,18 +37,6 @@ from portal.models import (
     utcnow,
 )
 from portal.payments.spending import record_exception
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def _start_of(day: date) -> datetime:

@@ -11,7 +11,6 @@ Every function stages its changes and audit events in the caller's transaction a
 from __future__ import annotations
 
 import enum
-import math
 import re
 import uuid
 from collections.abc import Collection
@@ -30,6 +29,7 @@ from markupsafe import Markup
 from portal import richtext
 from portal.data import audit, listings
 from portal.data import revision_format as fmt
+from portal.data.paging import Page
 from portal.extensions import db
 from portal.i18n import money
 from portal.mail import send_templated_email
@@ -113,18 +113,6 @@ class QueueItem:
     organisation_name: str
     submitted_at: datetime | None
     is_new: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def submitted_revisions(*, page: int = 1, per_page: int = 25) -> Page:

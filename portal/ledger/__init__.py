@@ -7,6 +7,7 @@ from portal.ledger.core import (
     LedgerError,
     UnbalancedJournal,
     balance,
+    captured_pence,
     dp_balances,
     ledger_account,
     lock_dp_account,
@@ -18,6 +19,6 @@ from portal.ledger.invariants import HOLDING_STATES, check_invariants
 
 __all__ = [
     "DPBalances", "HOLDING_STATES", "InsufficientFunds", "JournalConflict", "LedgerError", "UnbalancedJournal",
-    "balance", "check_invariants", "dp_balances", "ledger_account", "lock_dp_account", "post_journal", "reverse",
-    "transfer",
+    "balance", "captured_pence", "check_invariants", "dp_balances", "ledger_account", "lock_dp_account",
+    "post_journal", "reverse", "transfer",
 ]

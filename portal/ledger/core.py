@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -210,7 +211,13 @@ class DPBalances:
 def dp_balances(dp_account: DirectPaymentAccount) -> DPBalances:
     available = ledger_account(LedgerAccountKind.DP_AVAILABLE, dp_account=dp_account)
     held = ledger_account(LedgerAccountKind.DP_HELD, dp_account=dp_account)
-    spent = db.session.scalar(
+    return DPBalances(available=balance(available), held=balance(held), spent=captured_pence(dp_account))
+
+
+def captured_pence(dp_account: DirectPaymentAccount, *, since: datetime | None = None,
+                   until: datetime | None = None) -> int:
+    """Pence captured from the holder for delivered care (paid to providers), optionally in [since, until)."""
+    query = (
         sa.select(sa.func.coalesce(sa.func.sum(Entry.amount_pence), 0))
         .join(Journal, Journal.id == Entry.journal_id)
         .join(LedgerAccount, LedgerAccount.id == Entry.account_id)
@@ -220,7 +227,11 @@ def dp_balances(dp_account: DirectPaymentAccount) -> DPBalances:
             LedgerAccount.kind == LedgerAccountKind.PROVIDER_PAYABLE,
         )
     )
-    return DPBalances(available=balance(available), held=balance(held), spent=int(spent))
+    if since is not None:
+        query = query.where(Journal.occurred_at >= since)
+    if until is not None:
+        query = query.where(Journal.occurred_at < until)
+    return int(db.session.scalar(query))
 
 
 def lock_dp_account(dp_account_id: uuid.UUID) -> DirectPaymentAccount:
