@@ -238,5 +238,6 @@ def test_the_statement_and_its_downloads_are_in_welsh_for_a_welsh_reader(client,
     assert "Balans agoriadol" in texts(page, "//dl[contains(@class,'app-statement-summary')]//dt")
     assert ["Crynodeb", "Swm (£)"] in rows
     assert ["Cynorthwywyr personol", "45.00"] in rows  # the category's Welsh name
+    assert "Cynorthwywyr personol" in texts(page, "//table[contains(@class,'app-statement-categories')]//th")
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.get_data())).pages).split())
     assert f"Datganiad ar gyfer {story.reference}, cyfnod 3" in text and "Balans terfynol" in text
