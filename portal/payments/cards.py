@@ -64,11 +64,21 @@ def active_card(dp_account: DirectPaymentAccount) -> PaymentCard | None:
 
 
 def ensure_customer(*, actor: User, dp_account: DirectPaymentAccount) -> str:
-    """The account's Stripe customer id, creating the customer the first time. Raises PaymentUnavailable."""
-    if dp_account.stripe_customer_id:
-        return dp_account.stripe_customer_id
-    dp_account.stripe_customer_id = gateway.create_customer(dp_account)
+    """The account's Stripe customer id, creating the customer the first time. Raises PaymentUnavailable.
+
+    A customer Stripe no longer knows (localstripe forgets everything when `make run` restarts it; a customer
+    deleted in Stripe's dashboard) is replaced, and the cards saved under it are marked removed: they cannot be
+    charged any more, so the holder adds the card again."""
+    lost = dp_account.stripe_customer_id
+    if lost and gateway.customer_exists(lost):
+        return lost
+    dp_account.stripe_customer_id = gateway.create_customer(dp_account, replacing=lost)
+    if lost:
+        for card in db.session.scalars(sa.select(PaymentCard).where(
+                PaymentCard.dp_account_id == dp_account.id, PaymentCard.status == CardStatus.ACTIVE)):
+            card.status = CardStatus.REMOVED
     record(actor=actor, action="dp_account.stripe_customer_created", subject=dp_account,
+           before={"stripe_customer_id": lost} if lost else None,
            after={"stripe_customer_id": dp_account.stripe_customer_id})
     return dp_account.stripe_customer_id
 

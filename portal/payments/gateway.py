@@ -194,14 +194,31 @@ def _plain(obj: Any) -> dict:
 # --- customers, cards and setup intents ------------------------------------------------------------------------
 
 
-def create_customer(dp_account) -> str:
-    """A Stripe customer for a direct-payment account (its reference and id in metadata, no personal data)."""
+def create_customer(dp_account, *, replacing: str | None = None) -> str:
+    """A Stripe customer for a direct-payment account (its reference and id in metadata, no personal data).
+    ``replacing``: the customer Stripe lost, so the idempotency key differs from the first customer's."""
+    key = f"customer:{dp_account.id}" + (f":replacing:{replacing}" if replacing else "")
     customer = _call(
         client().v1.customers.create,
         {"metadata": {"dp_account_id": str(dp_account.id), "dp_reference": dp_account.reference}},
-        {"idempotency_key": f"customer:{dp_account.id}"},
+        {"idempotency_key": key},
     )
     return customer.id
+
+
+def customer_exists(customer_id: str) -> bool:
+    """Whether Stripe still knows the customer (a development emulator forgets everything when it restarts)."""
+    try:
+        client().v1.customers.retrieve(customer_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return False
+        raise PaymentError(f"InvalidRequestError: {error.user_message or error}") from error
+    except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+        raise PaymentUnavailable(str(error)) from error
+    except stripe.StripeError as error:
+        raise PaymentUnavailable(str(error)) from error
+    return True
 
 
 def create_setup_intent(customer_id: str) -> tuple[str, str]:

@@ -230,6 +230,30 @@ def test_a_holder_adds_their_card_and_sees_its_brand_last_four_and_expiry(client
     assert account.stripe_customer_id.startswith("cus_")
 
 
+def test_a_customer_stripe_no_longer_knows_is_replaced_and_the_card_asked_for_again(
+        client, session, stripe_app, localstripe):
+    """localstripe forgets everything when `make run` restarts it; the holder must still be able to add a card."""
+    account, holder = _holder(session)
+    sign_in(client, holder)
+    _start(client)
+    _response, page = _card_page(client)
+    setup = confirm_setup_intent(localstripe, _card_config(page)["clientSecret"], VISA)
+    _save(client, page, setup["payment_method"])
+    account.stripe_customer_id = "cus_forgotten"  # as if the emulator had restarted
+    session.flush()
+
+    _start(client)
+    _response, page = _card_page(client)
+
+    old_card = session.scalars(sa.select(PaymentCard).where(PaymentCard.dp_account_id == account.id)).one()
+    assert account.stripe_customer_id.startswith("cus_") and account.stripe_customer_id != "cus_forgotten"
+    assert old_card.status is CardStatus.REMOVED
+    assert _card_config(page)["clientSecret"]
+    replaced = session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "dp_account.stripe_customer_created").order_by(AuditEvent.occurred_at)).all()[-1]
+    assert replaced.before == {"stripe_customer_id": "cus_forgotten"}
+
+
 def test_a_new_card_replaces_the_old_one(client, session, stripe_app, localstripe):
     account, holder = _holder(session)
     sign_in(client, holder)
