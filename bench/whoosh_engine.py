@@ -67,6 +67,15 @@ class WhooshEngine:
         indexer.sync()
         db.session.commit()
 
+    def idle(self) -> None:
+        """Between changes, as ``flask search sync --follow`` (and the after-request sync) does once a change is
+        searchable: merge the small segments syncs left."""
+        from portal.extensions import db
+        from search import indexer
+
+        indexer.tidy()
+        db.session.rollback()
+
     def size_bytes(self) -> dict[str, int]:
         generation = (self.index_dir / "current").resolve()
         total = sum(path.stat().st_size for path in generation.rglob("*") if path.is_file())

@@ -40,6 +40,11 @@ def sync_command(follow: bool, interval: float) -> None:
             applied = indexer.rebuild()
         if applied or not follow:
             click.echo(f"Applied {applied} changes.")
+        if not applied or not follow:  # idle (or a one-off run): merge the small segments syncs left
+            try:
+                indexer.tidy()
+            except store.IndexUnavailable:
+                pass
         db.session.remove()
         if not follow:
             return

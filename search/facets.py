@@ -1,12 +1,14 @@
-"""Filters and their counts from sets of document numbers cached per index generation.
+"""Filters and their counts from sets of document numbers cached per index segment.
 
 Building a filter's document set from the postings on every query is what makes naive Whoosh facets slow
-(NOTES.md); the set of documents holding a filter term only changes when the index does, so each searcher
-(one per index generation) keeps its own cache, and a search is then set intersections.
+(NOTES.md); the set of documents holding a filter term only changes when its segment does, so sets are cached
+per segment and carried from one searcher to the next (a sync adds a small segment and deletions: only the
+new segment is read), and a search is then set intersections.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,17 +46,23 @@ GROUPS: tuple[FacetGroup, ...] = (
 GROUP_BY_NAME = {group.name: group for group in GROUPS}
 FLAG_VALUE = "yes"  # the value a flag's checkbox sends
 MAX_CACHED_PHRASES = 512
+MAX_MEMO_TERMS = 64
 
 
-def _leaf_term_ids(reader, fieldname: str, text) -> list[int]:
+def _raw_postings(reader, fieldname: str, text):
+    """A term's postings in one segment, deleted documents included (Whoosh filters them out one by one)."""
+    matcher = reader.postings(fieldname, text)
+    return matcher.child if isinstance(matcher, FilterMatcher) else matcher
+
+
+def _leaf_term_ids(reader, fieldname: str, text, *, live: bool = True) -> list[int]:
     """Document numbers (within one segment) holding a term, read a postings block at a time: iterating a
-    Whoosh matcher costs several Python calls per document, a block is one list."""
+    Whoosh matcher costs several Python calls per document, a block is one list. ``live=False``: deleted
+    documents included (the caller masks them)."""
     if (fieldname, text) not in reader:
         return []
-    matcher = reader.postings(fieldname, text)
-    deleted = None
-    if isinstance(matcher, FilterMatcher):  # the segment has deletions: Whoosh filters them out one by one
-        matcher, deleted = matcher.child, reader.deleted_docs_set
+    matcher = _raw_postings(reader, fieldname, text)
+    deleted = reader.deleted_docs_set if live and reader.has_deletions() else None
     if not all(hasattr(matcher, name) for name in ("_read_ids", "_next_block", "_atend", "_ids")):
         ids = list(matcher.all_ids())  # not Whoosh 3's codec: the slow, general way
     else:
@@ -80,30 +88,65 @@ def _phrase_offsets(phrase: q.Phrase) -> tuple[int, ...]:
     return getattr(phrase, "offsets", None) or tuple(range(len(phrase.words)))
 
 
-def phrase_docs(reader, phrase: q.Phrase) -> DocSet:
-    """Documents holding the phrase's words at its offsets (search.query.Phrase: gaps where stop words were).
-    The words' document sets are intersected first, from postings blocks; positions are read only for the
-    documents holding every word."""
+def _leaf_phrase_ids(leaf, phrase: q.Phrase, *, live: bool = True, memo: dict | None = None) -> list[int]:
+    """Local numbers of one segment's documents holding the phrase. The words' document sets are intersected
+    first, from postings blocks; positions are read only for the documents holding every word."""
     offsets = _phrase_offsets(phrase)
+    id_lists = [_memo_term_ids(leaf, phrase.fieldname, word, live, memo) for word in phrase.words]
+    if not all(id_lists):
+        return []
+    candidates = sorted(intersect(*(frozenset(ids) for ids in id_lists)))
+    if not candidates:
+        return []
+    found: list[int] = []
+    wanted = frozenset(candidates)
+    positions = [_block_positions(_raw_postings(leaf, phrase.fieldname, word), candidates, wanted)
+                 for word in phrase.words]
+    for docnum in candidates:
+        starts: set[int] | None = None
+        for by_doc, offset in zip(positions, offsets, strict=True):
+            shifted = {position - offset for position in by_doc[docnum]}
+            starts = shifted if starts is None else starts & shifted
+            if not starts:
+                break
+        if starts:
+            found.append(docnum)
+    return found
+
+
+def _block_positions(matcher, candidates: list[int], wanted: frozenset[int]) -> dict[int, list[int]]:
+    """Each wanted document's positions of a term, read a postings block at a time; blocks holding none of
+    the (sorted) candidates are passed over undecoded."""
+    decode = matcher.format.decoder("positions")
+    found: dict[int, list[int]] = {}
+    if not all(hasattr(matcher, name) for name in ("_read_ids", "_read_values", "_next_block", "_atend", "_maxid")):
+        for docnum in candidates:  # not Whoosh 3's codec: skip to each
+            matcher.skip_to(docnum)
+            found[docnum] = matcher.value_as("positions")
+        return found
+    last = -1  # the previous block's highest document number
+    while not matcher._atend:
+        highest = matcher._maxid
+        if bisect.bisect_right(candidates, highest) > bisect.bisect_right(candidates, last):
+            if matcher._ids is None:
+                matcher._read_ids()
+            hits = [(index, docnum) for index, docnum in enumerate(matcher._ids) if docnum in wanted]
+            if hits:
+                if matcher._values is None:
+                    matcher._read_values()
+                values = matcher._values
+                for index, docnum in hits:
+                    found[docnum] = decode(values[index])
+        last = highest
+        matcher._next_block()
+    return found
+
+
+def phrase_docs(reader, phrase: q.Phrase) -> DocSet:
+    """Documents holding the phrase's words at its offsets (search.query.Phrase: gaps where stop words were)."""
     found: list[int] = []
     for leaf, base in reader.leaf_readers():
-        id_lists = [_leaf_term_ids(leaf, phrase.fieldname, word) for word in phrase.words]
-        if not all(id_lists):
-            continue
-        candidates = sorted(intersect(*(frozenset(ids) for ids in id_lists)))
-        if not candidates:
-            continue
-        matchers = [leaf.postings(phrase.fieldname, word) for word in phrase.words]
-        for docnum in candidates:
-            starts: set[int] | None = None
-            for matcher, offset in zip(matchers, offsets, strict=True):
-                matcher.skip_to(docnum)
-                shifted = {position - offset for position in matcher.value_as("positions")}
-                starts = shifted if starts is None else starts & shifted
-                if not starts:
-                    break
-            if starts:
-                found.append(docnum + base)
+        found.extend(docnum + base for docnum in _leaf_phrase_ids(leaf, phrase))
     return frozenset(found)
 
 
@@ -122,33 +165,148 @@ def query_docs(searcher, reader, query: q.Query) -> DocSet:
     return frozenset(searcher.docs_for_query(query))
 
 
-class DocSets:
-    """Cached document sets for one searcher; safe to share between threads (a lost race only recomputes)."""
+class _SegmentSets:
+    """What one segment contributes, kept while the segment exists (a sync adds a small segment and marks
+    deletions; a merge replaces small ones): document sets as global numbers at ``offset`` *including* deleted
+    documents (deletions are masked when a searcher's sets are assembled), its values per field, its places."""
 
-    def __init__(self, searcher) -> None:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+        self.sets: dict[object, DocSet] = {}
+        self.values: dict[str, frozenset[bytes]] = {}
+        self.points: dict[int, list[tuple[float, float]]] = {}
+        self.points_column = None
+        self.lengths: dict[str, list] = {}
+
+
+@dataclass
+class _Leaf:
+    reader: object
+    offset: int
+    end: int
+    cache: _SegmentSets
+    deleted: DocSet  # global numbers of this segment's deleted documents
+
+
+def _segment_key(reader) -> str | None:
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    return segment.segment_id() if segment is not None else None
+
+
+def _memo_term_ids(leaf, fieldname: str, word, live: bool, memo: dict | None) -> frozenset[int]:
+    """A term's document numbers in one segment as a set, read once per ``memo`` (a synonym's phrases share
+    words: "home care", "care at home", "domiciliary care")."""
+    if memo is None:
+        return frozenset(_leaf_term_ids(leaf, fieldname, word, live=live))
+    key = (_segment_key(leaf), fieldname, word, live)
+    found = memo.get(key)
+    if found is None:
+        found = frozenset(_leaf_term_ids(leaf, fieldname, word, live=live))
+        if len(memo) >= MAX_MEMO_TERMS:
+            memo.pop(next(iter(memo)), None)
+        memo[key] = found
+    return found
+
+
+def _raw_query_ids(leaf_reader, query: q.Query, memo: dict | None = None) -> list[int] | frozenset[int] | None:
+    """Local document numbers matching ``query`` in one segment, deleted documents included; None when the
+    query is not made only of terms, phrases, And and Or."""
+    if isinstance(query, q.Term):
+        return _leaf_term_ids(leaf_reader, query.fieldname, query.text, live=False)
+    if isinstance(query, q.Phrase) and query.words:
+        return _leaf_phrase_ids(leaf_reader, query, live=False, memo=memo)
+    if isinstance(query, (q.Or, q.And)) and query.subqueries:
+        parts = []
+        for sub in query.subqueries:
+            ids = _raw_query_ids(leaf_reader, sub, memo)
+            if ids is None:
+                return None
+            parts.append(frozenset(ids))
+        if isinstance(query, q.Or):
+            return frozenset().union(*parts)
+        return intersect(*sorted(parts, key=len))
+    return None
+
+
+class DocSets:
+    """Cached document sets for one searcher; safe to share between threads (a lost race only recomputes).
+
+    Sets are cached per segment and handed on to the next searcher (``previous``): after a sync only the new
+    small segment's postings are read, the unchanged segments' sets are reused and the segments' current
+    deletions masked with set operations."""
+
+    def __init__(self, searcher, previous: DocSets | None = None) -> None:
         self.searcher = searcher
         self._sets: dict[tuple[str, object], DocSet] = {}
         self._values: dict[str, tuple[str, ...]] = {}
         self._every: DocSet | None = None
         self._services: DocSet | None = None
         self._phrases: dict[q.Query, DocSet] = {}
-        self._points: dict[int, list[tuple[float, float]]] = {}
-        self._points_column = None
+        # Recently read words' documents per segment, shared by the phrases being matched (a synonym's
+        # phrases share words: "home care", "care at home", "domiciliary care").
+        self._term_memo: dict[tuple, frozenset[int]] = {}
         self._lock = threading.Lock()
+        inherited = previous._segments if previous is not None else {}
+        self._segments: dict[str, _SegmentSets] = {}
+        self._leaves: list[_Leaf] = []
+        for leaf_reader, offset in searcher.reader().leaf_readers():
+            key = _segment_key(leaf_reader)
+            cache = inherited.get(key) if key is not None else None
+            if cache is None or cache.offset != offset:
+                cache = _SegmentSets(offset)
+            if key is not None:
+                self._segments[key] = cache
+            deleted = (frozenset(docnum + offset for docnum in leaf_reader.deleted_docs_set)
+                       if leaf_reader.has_deletions() else frozenset())
+            self._leaves.append(_Leaf(leaf_reader, offset, offset + leaf_reader.doc_count_all(), cache, deleted))
+        self._starts = [leaf.offset for leaf in self._leaves]
+
+    def _assembled(self, key: object, compute) -> DocSet:
+        """The live documents for ``key`` across segments: each segment's cached set (``compute(reader)``
+        gives its local numbers, deleted ones included) less that segment's deletions."""
+        parts = []
+        for leaf in self._leaves:
+            found = leaf.cache.sets.get(key)
+            if found is None:
+                local = compute(leaf.reader)
+                found = frozenset(local) if not leaf.offset else frozenset(n + leaf.offset for n in local)
+                leaf.cache.sets[key] = found  # a dict store is atomic; a lost race only recomputes
+            if found:
+                parts.append(found - leaf.deleted if leaf.deleted else found)
+        if not parts:
+            return frozenset()
+        return parts[0] if len(parts) == 1 else frozenset().union(*parts)
+
+    def _leaf_of(self, docnum: int) -> _Leaf:
+        return self._leaves[bisect.bisect_right(self._starts, docnum) - 1]
 
     def points(self, docnum: int) -> list[tuple[float, float]]:
-        """A document's places (latitude, longitude), decoded once per index generation."""
-        found = self._points.get(docnum)
+        """A document's places (latitude, longitude), decoded once per segment."""
+        leaf = self._leaf_of(docnum)
+        cache = leaf.cache
+        found = cache.points.get(docnum)
         if found is None:
-            if self._points_column is None:
-                self._points_column = self.searcher.reader().column_reader("points")
-            found = self._points[docnum] = decode_points(self._points_column[docnum])
+            if cache.points_column is None:
+                cache.points_column = leaf.reader.column_reader("points")
+            found = cache.points[docnum] = decode_points(cache.points_column[docnum - leaf.offset])
+        return found
+
+    def field_lengths(self, reader, fieldname: str) -> list | None:
+        """Each document's length of a text field in one segment (as the scorer reads it, one by one)."""
+        key = _segment_key(reader)
+        cache = self._segments.get(key) if key is not None else None
+        if cache is None:
+            return None
+        found = cache.lengths.get(fieldname)
+        if found is None:
+            found = cache.lengths[fieldname] = [reader.doc_field_length(docnum, fieldname, 1)
+                                                for docnum in range(reader.doc_count_all())]
         return found
 
     def every(self) -> DocSet:
         """Every document, of either kind."""
         if self._every is None:
-            self._every = frozenset(self.searcher.reader().all_doc_ids())
+            self._every = self._assembled(("", "every"), lambda reader: range(reader.doc_count_all()))
         return self._every
 
     def guides(self) -> DocSet:
@@ -165,19 +323,23 @@ class DocSets:
         key = (fieldname, value)
         found = self._sets.get(key)
         if found is None:
-            found = term_docs(self.searcher.reader(), fieldname, value)
+            found = self._assembled(key, lambda reader: _leaf_term_ids(reader, fieldname, value, live=False))
             with self._lock:
                 self._sets[key] = found
         return found
 
     def query(self, query: q.Query) -> DocSet:
-        """Documents matching ``query``; cached when it holds a phrase (a synonym's, mostly: a small set that
-        recurs), as Whoosh's phrase matching is its slowest. Plain terms read their postings each time."""
+        """Documents matching ``query``; cached (per segment) when it holds a phrase (a synonym's, mostly: a
+        small set that recurs), as phrase matching is the slowest. Plain terms read their postings each time."""
         if not any(isinstance(leaf, q.Phrase) for leaf in query.leaves()):
             return query_docs(self.searcher, self.searcher.reader(), query)
         found = self._phrases.get(query)
         if found is None:
-            found = query_docs(self.searcher, self.searcher.reader(), query)
+            if all(_segment_key(leaf.reader) is not None for leaf in self._leaves) and _cacheable(query):
+                found = self._assembled(("query", query),
+                                        lambda reader: _raw_query_ids(reader, query, self._term_memo))
+            else:
+                found = query_docs(self.searcher, self.searcher.reader(), query)
             with self._lock:
                 if len(self._phrases) >= MAX_CACHED_PHRASES:
                     self._phrases.pop(next(iter(self._phrases)))
@@ -185,10 +347,17 @@ class DocSets:
         return found
 
     def values(self, fieldname: str) -> tuple[str, ...]:
-        """Every value of a keyword field in this generation of the index."""
+        """Every value of a keyword field in this generation of the index (as its lexicon lists them: values of
+        deleted documents stay until their segment is merged)."""
         found = self._values.get(fieldname)
         if found is None:
-            found = tuple(term.decode("utf-8") for term in self.searcher.reader().lexicon(fieldname))
+            every: set[bytes] = set()
+            for leaf in self._leaves:
+                segment_values = leaf.cache.values.get(fieldname)
+                if segment_values is None:
+                    segment_values = leaf.cache.values[fieldname] = frozenset(leaf.reader.lexicon(fieldname))
+                every |= segment_values
+            found = tuple(term.decode("utf-8") for term in sorted(every))
             self._values[fieldname] = found
         return found
 
@@ -200,6 +369,14 @@ class DocSets:
         if not sets:
             return frozenset()
         return sets[0] if len(sets) == 1 else frozenset().union(*sets)
+
+
+def _cacheable(query: q.Query) -> bool:
+    if isinstance(query, q.Term) or (isinstance(query, q.Phrase) and query.words):
+        return True
+    if isinstance(query, (q.Or, q.And)) and query.subqueries:
+        return all(_cacheable(sub) for sub in query.subqueries)
+    return False
 
 
 def intersect(first: DocSet, *others: DocSet) -> DocSet:

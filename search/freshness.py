@@ -44,6 +44,7 @@ def _sync_after_request(error: BaseException | None) -> None:
 
     try:
         indexer.sync()
+        indexer.tidy()  # the change is searchable already: merging small segments now delays nobody's search
     except store.IndexUnavailable:
         current_app.logger.warning("search index unavailable after a change; `flask search rebuild` will fix it")
     except Exception:  # the change is committed and logged: never fail the user's request over the index

@@ -15,7 +15,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, selectinload
-from whoosh import fields
+from whoosh import fields, writing
 from whoosh import index as whoosh_index
 
 from portal.extensions import db
@@ -29,23 +29,28 @@ from portal.models import (
     PayoutDetails,
     PayoutDetailsStatus,
     Service,
-    ServiceArea,
-    ServiceAtLocation,
     TaxonomyTerm,
 )
 from search import store
 from search.documents import guide_document, service_document
+from search.rows import ServiceRows
 from search.schema import KIND_GUIDE
 
 BATCH_SIZE = 500
 # A rebuild's posting pool: large enough that a 50k-listing build sorts in memory instead of pickling sorted
 # runs to temporary files and merging them back (a third of a rebuild's time with Whoosh's 128 MB default).
 REBUILD_POOL_MB = 512
+# Listings per rebuild writer: each commits its own segments, so its posting pool fits REBUILD_POOL_MB.
+REBUILD_CHUNK = 12_000
 # From this many listings a rebuild runs two sub-writer processes (the machine's cores; the parent loads rows).
 PARALLEL_FROM = 2000
 REBUILD_PROCESSES = 2
-# A sync leaves its segment unmerged until the index has this many segments.
-MERGE_FROM_SEGMENTS = 8
+# Small segments (syncs' own, and merges of them) are merged by tidy(), when the indexer is idle, once the
+# index has this many of them...
+MERGE_FROM_SEGMENTS = 6
+# ...and by sync() itself only past this many (nothing called tidy(): a backstop for query speed).
+MERGE_IN_SYNC_FROM_SEGMENTS = 20
+SMALL_SEGMENT_DOCS = 1000  # a rebuild's segments hold thousands
 
 
 def _with_column_checks_cached(writer):
@@ -65,27 +70,6 @@ def _with_column_checks_cached(writer):
 
 def index_root() -> Path:
     return Path(current_app.config["SEARCH_INDEX_DIR"])
-
-
-def _load_services(ids: Iterable[UUID], session=None) -> list[Service]:
-    return list(
-        (session or db.session).scalars(
-            sa.select(Service)
-            .where(Service.id.in_(list(ids)))
-            .options(
-                selectinload(Service.organisation),
-                selectinload(Service.taxonomy_terms)
-                .selectinload(TaxonomyTerm.parent)
-                .selectinload(TaxonomyTerm.parent),
-                selectinload(Service.needs),
-                selectinload(Service.languages),
-                selectinload(Service.service_areas).selectinload(ServiceArea.locality),
-                selectinload(Service.locations_at).selectinload(ServiceAtLocation.location),
-                selectinload(Service.schedules),
-                selectinload(Service.cost_options),
-            )
-        )
-    )
 
 
 def _purchasable_ids(ids: Iterable[UUID], session=None) -> set[UUID]:
@@ -108,14 +92,16 @@ def _purchasable_ids(ids: Iterable[UUID], session=None) -> set[UUID]:
     )
 
 
-def _service_documents(ids: Iterable[UUID], session=None) -> Iterator[tuple[UUID, dict | None]]:
-    """(id, document) for each of ``ids``: None for a service that is gone or not public."""
+def _service_documents(ids: Iterable[UUID], session=None, rows: ServiceRows | None = None
+                       ) -> Iterator[tuple[UUID, dict | None]]:
+    """(id, document) for each of ``ids``: None for a service that is gone or not public. Built from plain SQL
+    rows (search.rows); pass one ``rows`` loader for many batches."""
     wanted = list(ids)
-    services = {service.id: service for service in _load_services(wanted, session)}
+    services = (rows or ServiceRows(session or db.session)).load(wanted)
     purchasable = _purchasable_ids(services, session)
     for service_id in wanted:
         service = services.get(service_id)
-        if service is not None and service.is_public:
+        if service is not None:
             yield service_id, service_document(service, purchasable=service_id in purchasable)
         else:
             yield service_id, None
@@ -203,11 +189,50 @@ def sync() -> int:
         except BaseException:
             writer.cancel()
             raise
-        # A change's own small segment is committed without merging (the fast path a resident waits on);
-        # once enough have piled up, Whoosh's usual small-segment merge tidies them in one commit.
-        writer.commit(merge=len(writer.segments) >= MERGE_FROM_SEGMENTS)
+        # A change's own small segment is committed without merging: the fast path a resident waits on (merging
+        # even a few one-listing segments costs Whoosh 0.3-1 s, as every term is rewritten). tidy() merges them
+        # while nothing is waiting; sync() merges only if that never happens.
+        many = _small_segments(writer.segments) >= MERGE_IN_SYNC_FROM_SEGMENTS
+        writer.commit(mergetype=_merge_small_keeping_order if many else writing.NO_MERGE)
         store.write_meta(generation, applied_change_id=new_mark)
         return applied
+
+
+def _small_segments(segments) -> int:
+    return sum(1 for segment in segments if segment.doc_count_all() < SMALL_SEGMENT_DOCS)
+
+
+def _merge_small_keeping_order(writer, segments):
+    """Whoosh's small-segment merge policy (MERGE_SMALL picks which), with the segments it leaves in their
+    order: MERGE_SMALL returns them sorted by size, which moves the large segments' document numbers and so
+    throws away every searcher's per-segment filter sets (search.facets.DocSets). Merged documents go to the
+    writer's new segment, after the others."""
+    unchanged = {segment.segment_id() for segment in writing.MERGE_SMALL(writer, list(segments))}
+    return [segment for segment in segments if segment.segment_id() in unchanged]
+
+
+def tidy() -> bool:
+    """Merge the small segments syncs left once there are MERGE_FROM_SEGMENTS of them (Whoosh's usual
+    small-segment merge; large segments are left alone); returns True when it merged. For idle moments: after
+    a sync has made its changes searchable (`flask search sync` and ``--follow`` when no changes are pending,
+    the after-request sync). Never blocks a writer for long: it waits for the lock like any writer.
+
+    Raises store.IndexUnavailable when there is no usable index."""
+    root = index_root()
+    with store.writer_lock(root):
+        index = store.open_current(root, mmap=False)
+        try:
+            if _small_segments(index._segments()) < MERGE_FROM_SEGMENTS:
+                return False
+            writer = index.writer(timeout=30)
+            try:
+                writer.commit(mergetype=_merge_small_keeping_order)  # no documents: it only merges
+            except BaseException:
+                writer.cancel()
+                raise
+            return True
+        finally:
+            index.close()
 
 
 def _rebuild_writer(index, listings: int):
@@ -218,6 +243,36 @@ def _rebuild_writer(index, listings: int):
         return _with_column_checks_cached(index.writer(procs=REBUILD_PROCESSES, multisegment=True,
                                                        limitmb=REBUILD_POOL_MB // REBUILD_PROCESSES))
     return _with_column_checks_cached(index.writer(limitmb=REBUILD_POOL_MB))
+
+
+def _add_services(writer, batches: list[list[UUID]], reader, rows: ServiceRows,
+                  progress: Callable[[int], None] | None) -> int:
+    schema, indexed = writer.schema, 0
+    for batch in batches:
+        for _service_id, document in _service_documents(batch, reader, rows):
+            if document is not None:
+                writer.add_document(**_checked(schema, document))
+                indexed += 1
+        if progress:
+            progress(len(batch))
+        reader.expunge_all()
+    return indexed
+
+
+def _chunks(batches: list[list[UUID]]) -> Iterator[list[list[UUID]]]:
+    """The batches in chunks of about REBUILD_CHUNK listings (the last chunk takes a small remainder)."""
+    chunk: list[list[UUID]] = []
+    size = 0
+    total = sum(len(batch) for batch in batches)
+    for batch in batches:
+        chunk.append(batch)
+        size += len(batch)
+        total -= len(batch)
+        if size >= REBUILD_CHUNK and total >= REBUILD_CHUNK // 2:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _cancel(writer) -> None:
@@ -259,31 +314,36 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
         mark = latest_change_id()
         batches = list(_public_service_ids_in_batches())
         generation, index = store.new_generation(root)
-        writer = _rebuild_writer(index, sum(len(batch) for batch in batches))
         schema = index.schema
         indexed = 0
         # A side session on the same connection: its identity map is emptied after each batch to keep memory
         # flat on a large directory, without detaching the caller's objects.
         reader = Session(bind=db.session.connection())
+        writer = None
         try:
-            for batch in batches:
-                for _service_id, document in _service_documents(batch, reader):
-                    if document is not None:
-                        writer.add_document(**_checked(schema, document))
-                        indexed += 1
-                if progress:
-                    progress(len(batch))
-                reader.expunge_all()
-            # Guides are few (tens): one batch.
+            rows = ServiceRows(reader)
+            # One writer (and commit) per chunk of listings: each writer's posting pool then sorts in memory at
+            # any directory size (a 50k-listing pool spilled sorted runs to disk and merged them back, more
+            # than halving throughput); each chunk adds its segments, none is merged.
+            chunks = list(_chunks(batches)) or [[]]
+            for number, chunk in enumerate(chunks):
+                writer = _rebuild_writer(index, sum(len(batch) for batch in chunk))
+                indexed += _add_services(writer, chunk, reader, rows, progress)
+                if number < len(chunks) - 1:
+                    writer.commit(mergetype=writing.NO_MERGE)
+                    writer = None
+            # Guides are few (tens): one batch, with the last chunk.
             guides = _published_guides(reader)
             for guide in guides:
                 writer.add_document(**_checked(schema, guide_document(guide)))
             indexed += len(guides)
             if progress and guides:
                 progress(len(guides))
-            writer.commit()
+            writer.commit(mergetype=writing.NO_MERGE)
+            writer = None
         except BaseException:
-            _cancel(writer)
+            if writer is not None:
+                _cancel(writer)
             raise
         finally:
             reader.close()

@@ -28,6 +28,7 @@ from search import geo
 from search.analysis import Unit, units_of
 from search.facets import DocSet, DocSets, apply_filters, intersect
 from search.query import TEXT_FIELDS, all_words, any_words, unit_alternatives
+from search.scoring import scores_for
 from search.searcher import searching
 
 # Text relevance is blended with distance for the best few hundred matches when a postcode is given.
@@ -311,8 +312,12 @@ class _Search:
 
     def _scored(self, query: q.Query, allowed: DocSet, limit: int) -> list[tuple[int, float]]:
         """The best ``limit`` of ``allowed`` by the query's score, best first, ties by document number (as
-        Whoosh orders them). Few allowed documents: score just those, each reached by skipping the query's
-        matcher to it; many: Whoosh's collector, whose block-quality skipping then pays off."""
+        Whoosh orders them). Terms, And and Or (every ranking query but fuzzy ones): scored from the postings
+        for just the allowed documents (search.scoring). Otherwise few allowed documents: each reached by
+        skipping the query's matcher to it; many: Whoosh's collector."""
+        direct = scores_for(self.searcher, query, allowed, self.docsets.field_lengths)
+        if direct is not None:
+            return heapq.nsmallest(limit, direct.items(), key=lambda hit: (-hit[1], hit[0]))
         if len(allowed) > SCORE_ALLOWED_UP_TO:
             results = self.searcher.search(query, filter=set(allowed), limit=limit)
             return [(hit.docnum, hit.score) for hit in results]

@@ -87,3 +87,35 @@ def test_check_reports_missing_and_stale_listings(session):
     assert status["missing"] == [str(second.id)]
     assert status["extra"] == []
     assert str(first.id) not in status["stale"]
+
+
+def test_a_rebuild_in_several_chunks_indexes_every_public_listing_once(session, monkeypatch):
+    from search.service_search import SearchRequest, search_services
+
+    services = [make_service(name=f"Chunked lunch club {number}") for number in range(7)]
+    make_service(name="Chunked lunch club closed", status=ServiceStatus.INACTIVE)
+    monkeypatch.setattr(indexer, "BATCH_SIZE", 2)
+    monkeypatch.setattr(indexer, "REBUILD_CHUNK", 3)  # chunks of 4, 4: each its own commit and segment
+
+    assert indexer.rebuild() == 7
+    index = store.open_current(Path(current_app.config["SEARCH_INDEX_DIR"]))
+    assert len(index._segments()) >= 2
+    assert indexed_ids() == {str(service.id) for service in services}
+    outcome = search_services(Path(current_app.config["SEARCH_INDEX_DIR"]), SearchRequest(text="chunked lunch"))
+    assert outcome.total == 7
+
+
+def test_merging_small_segments_after_syncs_keeps_every_listing_once(session):
+    indexer.rebuild()
+    services = []
+    for number in range(indexer.MERGE_FROM_SEGMENTS + 1):
+        services.append(make_service(name=f"Tidy walking group {number}"))
+        publish(session, services[-1])
+        indexer.sync()
+    index = store.open_current(Path(current_app.config["SEARCH_INDEX_DIR"]))
+    before = len(index._segments())
+
+    assert indexer.tidy() is True
+    assert len(store.open_current(Path(current_app.config["SEARCH_INDEX_DIR"]))._segments()) < before
+    assert indexed_ids() >= {str(service.id) for service in services}
+    assert indexer.tidy() is False  # nothing left to merge

@@ -58,3 +58,67 @@ def test_the_best_results_are_the_best_scored_of_everything_allowed(tmp_path):
                                                                                limit=None)),
                             key=lambda hit: (-hit[1], hit[0]))
         assert search._ranked(ranking, allowed, 20) == everything[:20]
+
+
+def _every_way_of_matching(searcher, docsets: DocSets) -> dict:
+    """What the page asks the cached sets, beside what Whoosh's own matching gives."""
+    phrase = q.Or([q.Phrase("body", ["respit", "carer"]), q.Term("name", "garden")])
+    found = {
+        "every": (docsets.every(), frozenset(searcher.reader().all_doc_ids())),
+        "phrase": (docsets.query(phrase), frozenset(searcher.docs_for_query(phrase))),
+        "ages": (docsets.values("ages"), tuple(t.decode() for t in searcher.reader().lexicon("ages"))),
+    }
+    for fieldname, text in [("body", "care"), ("ages", "0-4"), ("ages", "65-plus"), ("is_free", True)]:
+        found[fieldname, text] = (docsets.term(fieldname, text),
+                                  frozenset(searcher.docs_for_query(q.Term(fieldname, text))))
+    return found
+
+
+def test_filters_stay_right_when_the_searcher_reuses_segments_after_changes_and_merges(tmp_path):
+    from search.searcher import _reopened
+
+    index = _index(tmp_path)
+    searcher = index.searcher()
+    docsets = DocSets(searcher)
+    _every_way_of_matching(searcher, docsets)  # fill the per-segment caches
+    for round_number in range(12):  # one-listing syncs: a new small segment and a deletion each
+        writer = index.writer()
+        number = (round_number * 37) % 1000
+        writer.update_document(**_document(number) | {"body": "respite carers garden", "ages": "0-4"})
+        writer.delete_by_term("id", str(1 + round_number * 53 % 900))
+        writer.commit(merge=round_number % 5 == 4)  # now and then a merge replaces small segments
+        old_readers = [reader for reader, _ in searcher.reader().leaf_readers()]
+        searcher = _reopened(index, searcher)
+        docsets = DocSets(searcher, previous=docsets)
+        assert searcher.up_to_date()
+        # The big segments were not opened again.
+        assert any(reader._terms is old._terms for reader, _ in searcher.reader().leaf_readers()
+                   for old in old_readers)
+        for what, (cached, whoosh) in _every_way_of_matching(searcher, docsets).items():
+            assert cached == whoosh, (round_number, what)
+        ids = [searcher.stored_fields(docnum)["id"] for docnum in searcher.reader().all_doc_ids()]
+        assert len(ids) == len(set(ids))  # a listing re-indexed is found once
+        with index.searcher() as fresh:
+            assert _every_way_of_matching(fresh, DocSets(fresh)) == _every_way_of_matching(searcher, docsets)
+
+
+def test_several_word_rankings_score_every_allowed_document_as_whoosh_does(tmp_path):
+    from search.scoring import scores_for
+
+    with _index(tmp_path).searcher() as searcher:
+        docsets = DocSets(searcher)
+        queries = [
+            q.And([q.Or([q.Term("name", "home"), q.Term("body", "home")]),
+                   q.Or([q.Term("body", "advic"), q.And([q.Term("body", "respit"), q.Term("body", "carer")])])]),
+            q.Or([q.Term("body", "garden"), q.Term("body", "club"), q.Term("name", "dementia")]),
+            q.And([q.Term("body", "advic"), q.Term("body", "home")]),
+        ]
+        for query in queries:
+            matching = frozenset(searcher.docs_for_query(query))
+            allowed = frozenset(docnum for docnum in matching if docnum % 3)
+            expected = {hit.docnum: hit.score for hit in searcher.search(query, filter=set(allowed), limit=None)}
+            assert expected
+            found = scores_for(searcher, query, allowed, docsets.field_lengths)
+            assert found.keys() == expected.keys()
+            assert all(abs(found[docnum] - score) < 1e-9 for docnum, score in expected.items())
+        assert scores_for(searcher, q.FuzzyTerm("body", "gardne"), allowed) is None  # Whoosh scores those
