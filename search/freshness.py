@@ -46,6 +46,8 @@ def _sync_after_request(error: BaseException | None) -> None:
         indexer.sync()
         indexer.tidy()  # the change is searchable already: merging small segments now delays nobody's search
     except store.IndexUnavailable:
+        if not store.current_path(indexer.index_root()).exists():
+            return  # never built yet (a fresh install loading data): the first rebuild or start-up builds it whole
         current_app.logger.warning("search index unavailable after a change; `flask search rebuild` will fix it")
     except Exception:  # the change is committed and logged: never fail the user's request over the index
         current_app.logger.exception("could not apply listing changes to the search index; the next sync will")

@@ -40,8 +40,21 @@ def test_a_rolled_back_change_never_reaches_the_index(app, session):
 
 def test_a_broken_index_does_not_fail_the_request_that_changed_a_listing(app, session, caplog):
     """The change is safe in the change log; the index catches up on the next sync or rebuild."""
+    root = Path(current_app.config["SEARCH_INDEX_DIR"])
+    (root / "broken").mkdir(parents=True)
+    store.current_path(root).symlink_to(root / "broken")  # a generation with no index in it
     with app.app_context(), app.test_request_context("/"):
         service = make_service(name="Telecare")
         db.session.add(ListingChange(subject_id=service.id))
         db.session.commit()
     assert "search index unavailable" in caplog.text
+
+
+def test_loading_data_before_the_first_index_build_logs_no_warning(app, session, caplog):
+    """A fresh install loads its data, then builds the index whole: nothing was missed, so nothing to warn about."""
+    with app.app_context(), app.test_request_context("/"):
+        service = make_service(name="Befriending")
+        db.session.add(ListingChange(subject_id=service.id))
+        db.session.commit()
+    assert "search index unavailable" not in caplog.text
+    assert not store.current_path(Path(current_app.config["SEARCH_INDEX_DIR"])).exists()
