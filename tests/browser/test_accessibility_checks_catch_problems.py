@@ -39,3 +39,18 @@ def test_console_watch_reports_a_script_refused_by_the_content_security_policy(p
 
     assert page.title() == "Contact"
     assert any("Content Security Policy" in problem for problem in reported), reported
+
+
+def test_request_watch_reports_an_asset_whose_server_cannot_be_reached(page: Page, problems: PageProblems):
+    from portal.payments.localstripe_process import free_port
+
+    nobody = f"http://127.0.0.1:{free_port()}/logo.svg"  # nothing listens there
+    page.set_content(
+        '<!DOCTYPE html><html lang="en"><head><title>Logo</title></head>'
+        f'<body><main><h1>Logo</h1><img src="{nobody}" alt="Council logo"></main></body></html>'
+    )
+    page.wait_for_load_state("networkidle")
+
+    reported = problems.report(document_url="about:blank", document_status=200)
+
+    assert any(problem.startswith(f"request failed: GET {nobody}") for problem in reported), reported

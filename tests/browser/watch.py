@@ -30,6 +30,11 @@ class PageProblems:
             self.console_errors.append((message.text, where))
 
     def _on_request_failed(self, request: Request) -> None:
+        # ERR_ABORTED is the browser cancelling a request itself, e.g. the previous page's icon still loading when
+        # the next page is opened in the same tab: nothing failed. A broken asset shows as an error response, a
+        # refused connection (ERR_CONNECTION_REFUSED) or a CSP refusal (a console error).
+        if request.failure == "net::ERR_ABORTED":
+            return
         self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     def _on_response(self, response: Response) -> None:
