@@ -30,4 +30,4 @@ def stripe_event():
     return jsonify(id=receipt.event.id, status=receipt.event.status.value, replayed=receipt.replayed)
 
 
-from portal.payments import webhook_handlers  # noqa: E402,F401  (registers the payment handlers)
+from portal.payments import connect, webhook_handlers  # noqa: E402,F401  (register the event handlers)

@@ -313,7 +313,8 @@ def test_a_suspended_account_can_be_reopened(client, session):
     client.post(f"{account_page}/reopen", data={"csrf_token": token})
 
     assert db.session.get(DirectPaymentAccount, dp.id).status is DPAccountStatus.ACTIVE
-    assert [e for e in session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_id == str(dp.id)))
+    assert [e for e in session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_id == str(dp.id))
+                                       .order_by(AuditEvent.occurred_at))
             if e != "dp.budget_allocated"] == ["dp.account_suspended", "dp.account_reopened"]
 
 
