@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.data import budget_periods
 from portal.dp_cli import _run
 from portal.extensions import db
-from portal.ledger import balance, check_invariants, dp_balances, ledger_account, transfer
+from portal.ledger import balance, check_invariants, dp_balances, ledger_account
 from portal.models import (
     AuditEvent,
     DirectPaymentAccount,
@@ -19,14 +19,13 @@ from portal.models import (
     Journal,
     JournalKind,
     LedgerAccountKind,
-    Offer,
-    OfferUnit,
     Order,
     OrderState,
     Role,
 )
 from tests.conftest import make_app
-from tests.support.factories import make_service, make_term, make_user
+from tests.support.factories import make_user
+from tests.support.localstripe import make_offer, make_order
 from tests.support.money_factories import make_dp_account
 
 START = date(2026, 11, 2)  # a Monday: period 0 is 2 to 29 November, period 1 starts on 30 November
@@ -44,19 +43,7 @@ def _allocations(dp) -> list[tuple[int, int]]:
 
 def _hold(dp, pence: int) -> Order:
     """An order in progress with its money held, as checkout leaves it."""
-    service = make_service()
-    term = make_term(name="Short breaks")
-    offer = Offer(service=service, organisation=service.organisation, category=term, title="Short break",
-                  unit=OfferUnit.DAY, price_pence=pence, min_units=1, max_units=1)
-    order = Order(reference=f"ORD-H{pence}", checkout_reference="CHK-H", dp_account=dp, offer=offer,
-                  organisation=service.organisation, category=term, title="Short break", unit=OfferUnit.DAY,
-                  unit_price_pence=pence, units=1, amount_pence=pence, state=OrderState.REQUESTED)
-    db.session.add(order)
-    db.session.flush()
-    transfer(kind=JournalKind.HOLD, key=f"hold:{order.id}", pence=pence, dp_account=dp, order=order,
-             source=ledger_account(LedgerAccountKind.DP_AVAILABLE, dp_account=dp),
-             destination=ledger_account(LedgerAccountKind.DP_HELD, dp_account=dp))
-    return order
+    return make_order(dp, units=1, state=OrderState.REQUESTED, offer=make_offer(price_pence=pence))
 
 
 def test_periods_start_every_28_days_from_the_start_date(session):

@@ -10,24 +10,22 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.ledger import dp_balances, ledger_account, transfer
+from portal.ledger import dp_balances
 from portal.models import (
     AuditEvent,
     DirectPaymentAccount,
     DPAccountStatus,
     Journal,
     JournalKind,
-    LedgerAccountKind,
-    Offer,
-    OfferUnit,
     Order,
     OrderState,
     OutboxMessage,
     Role,
     User,
 )
-from tests.support.factories import make_organisation, make_service, make_term, make_user, sign_in
+from tests.support.factories import make_organisation, make_term, make_user, sign_in
 from tests.support.html import csrf_token, parse, texts
+from tests.support.localstripe import make_offer, make_order
 
 TODAY = date.today()
 
@@ -87,19 +85,7 @@ def _make_account(**fields) -> DirectPaymentAccount:
 
 
 def _open_order(dp, pence: int) -> Order:
-    service = make_service()
-    term = make_term(name="Day activities")
-    offer = Offer(service=service, organisation=service.organisation, category=term, title="Day centre",
-                  unit=OfferUnit.DAY, price_pence=pence, min_units=1, max_units=1)
-    order = Order(reference=f"ORD-D{pence}", checkout_reference="CHK-D", dp_account=dp, offer=offer,
-                  organisation=service.organisation, category=term, title="Day centre", unit=OfferUnit.DAY,
-                  unit_price_pence=pence, units=1, amount_pence=pence, state=OrderState.ACCEPTED)
-    db.session.add(order)
-    db.session.flush()
-    transfer(kind=JournalKind.HOLD, key=f"hold:{order.id}", pence=pence, dp_account=dp, order=order,
-             source=ledger_account(LedgerAccountKind.DP_AVAILABLE, dp_account=dp),
-             destination=ledger_account(LedgerAccountKind.DP_HELD, dp_account=dp))
-    return order
+    return make_order(dp, units=1, state=OrderState.ACCEPTED, offer=make_offer(price_pence=pence))
 
 
 # --- Opening an account ---------------------------------------------------------------------------------------
