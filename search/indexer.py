@@ -183,7 +183,7 @@ def sync() -> int:
         after = store.read_meta(generation).get("applied_change_id", 0)
         if latest_change_id() <= after:
             return 0
-        writer = index.writer(timeout=30)
+        writer = store.writer(index, timeout=30)
         try:
             new_mark, applied = _apply_changes(writer, after)
         except BaseException:
@@ -224,7 +224,7 @@ def tidy() -> bool:
         try:
             if _small_segments(index._segments()) < MERGE_FROM_SEGMENTS:
                 return False
-            writer = index.writer(timeout=30)
+            writer = store.writer(index, timeout=30)
             try:
                 writer.commit(mergetype=_merge_small_keeping_order)  # no documents: it only merges
             except BaseException:
@@ -240,9 +240,9 @@ def _rebuild_writer(index, listings: int):
     PARALLEL_FROM listings on, two sub-writer processes analyse documents side by side and each leaves its own
     segment (multisegment: no single-threaded merge at the end), about doubling a rebuild's throughput."""
     if listings >= PARALLEL_FROM and REBUILD_PROCESSES > 1:
-        return _with_column_checks_cached(index.writer(procs=REBUILD_PROCESSES, multisegment=True,
+        return _with_column_checks_cached(store.writer(index, procs=REBUILD_PROCESSES, multisegment=True,
                                                        limitmb=REBUILD_POOL_MB // REBUILD_PROCESSES))
-    return _with_column_checks_cached(index.writer(limitmb=REBUILD_POOL_MB))
+    return _with_column_checks_cached(store.writer(index, limitmb=REBUILD_POOL_MB))
 
 
 def _add_services(writer, batches: list[list[UUID]], reader, rows: ServiceRows,
@@ -351,7 +351,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
         # Changes committed while the build ran are replayed in a second commit: a writer's deletes only see
         # committed documents, so replaying inside the build's own writer would duplicate an edited listing
         # and could not drop one unpublished meanwhile.
-        replay = index.writer(timeout=30)
+        replay = store.writer(index, timeout=30)
         try:
             mark, _ = _apply_changes(replay, mark)
         except BaseException:

@@ -8,10 +8,13 @@ from whoosh import columns, fields
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.support.charset import accent_map
 
+from search.codec import CompactPositions
+
 # Bump when the schema or the analysis changes: an index of another version is rebuilt at start.
 # 4: stop words keep their positions; apostrophes and dotted abbreviations folded; SEND need wording indexed.
 # 5: council guides beside the services (``kind`` "guide", ``slug``); services bought with a direct payment.
-SCHEMA_VERSION = 5
+# 6: postings written by search.codec (CareCodec blocks, CompactPositions).
+SCHEMA_VERSION = 6
 
 # What a document is: a service (a listing) or a council guide. Every search asks for one kind only.
 KIND_SERVICE = "service"
@@ -93,17 +96,23 @@ def age_bands_overlapping(minimum: int | None, maximum: int | None) -> list[str]
             if low <= (band_high if band_high is not None else 10_000) and band_low <= high]
 
 
+def _compact_positions(field: fields.TEXT) -> fields.TEXT:
+    """A text field whose positions are stored by CompactPositions (search.codec)."""
+    field.format = CompactPositions(field_boost=field.format.field_boost)
+    return field
+
+
 def build_schema() -> fields.Schema:
     analyzer = text_analyzer()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True),  # KIND_SERVICE or KIND_GUIDE
         slug=fields.ID(stored=True),  # a guide's address (/guides/<slug>); services have none
-        name=fields.TEXT(analyzer=analyzer, field_boost=3.0, phrase=True),
+        name=_compact_positions(fields.TEXT(analyzer=analyzer, field_boost=3.0, phrase=True)),
         # For sorting a search without words alphabetically.
         sort_name=fields.ID(sortable=True),
         # One catch-all body field: faster than searching several (NOTES.md).
-        body=fields.TEXT(analyzer=analyzer, phrase=True),
+        body=_compact_positions(fields.TEXT(analyzer=analyzer, phrase=True)),
         # Only ever looked up word by word (never as a phrase): no positions to write. Services' words only, so
         # "did you mean" suggests what finds services.
         spelling=fields.TEXT(analyzer=spelling_analyzer(), spelling=True, phrase=False),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from whoosh.filedb.filestore import FileStorage
 
+from search.codec import CareCodec
 from search.schema import SCHEMA_VERSION, build_schema
 
 META_FILE = "portal-meta.json"
@@ -61,6 +62,11 @@ def open_current(root: Path, *, mmap: bool = True):
         return FileStorage(str(generation), supports_mmap=mmap).open_index()
     except Exception as error:  # Whoosh raises many kinds for a damaged index
         raise IndexUnavailable(f"search index at {generation} cannot be opened: {error}") from error
+
+
+def writer(index, **options):
+    """A Whoosh writer on ``index`` that writes its segments (new documents, and merges) with CareCodec."""
+    return index.writer(codec=CareCodec(), **options)
 
 
 def new_generation(root: Path):
