@@ -33,6 +33,7 @@ _LITTLE = sys.byteorder == "little"
 _HEADER = struct.Struct("<IIfBBBB")
 _WEIGHTS_ONE, _WEIGHTS_SAME, _WEIGHTS_EACH = 0, 1, 2
 _VALUES_NONE, _VALUES_FIXED, _VALUES_SIZED = 0, 1, 2
+_BYTE_CODE = ord("B")
 
 
 def _uint_array(values) -> tuple[str, bytes]:
@@ -189,8 +190,10 @@ class CompactPositions(formats.Positions):
         return pack_uint(len(deltas)) + typecode.encode("ascii") + data
 
     def decode_positions(self, valuestring) -> list[int]:
-        typecode = chr(valuestring[_INT_SIZE])
-        return list(itertools.accumulate(_from_bytes(typecode, valuestring[_INT_SIZE + 1:])))
+        typecode = valuestring[_INT_SIZE]
+        if typecode == _BYTE_CODE:  # most documents: every gap under 256, and bytes iterate as numbers
+            return list(itertools.accumulate(valuestring[_INT_SIZE + 1:]))
+        return list(itertools.accumulate(_from_bytes(chr(typecode), valuestring[_INT_SIZE + 1:])))
 
     def decode_frequency(self, valuestring) -> int:
         return unpack_uint(valuestring[:_INT_SIZE])[0]

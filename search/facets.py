@@ -13,9 +13,13 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from whoosh import columns
 from whoosh import query as q
+from whoosh.codec import whoosh3
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.util.numeric import byte_to_length
 
+from search import geo
 from search.documents import decode_points
 from search.schema import KIND_GUIDE
 
@@ -174,7 +178,7 @@ class _SegmentSets:
         self.offset = offset
         self.sets: dict[object, DocSet] = {}
         self.values: dict[str, frozenset[bytes]] = {}
-        self.points: dict[int, list[tuple[float, float]]] = {}
+        self.places: dict[int, tuple[geo.Prepared, ...]] = {}  # by global number, see DocSets.place
         self.points_column = None
         self.lengths: dict[str, list] = {}
 
@@ -241,6 +245,7 @@ class DocSets:
         self._values: dict[str, tuple[str, ...]] = {}
         self._every: DocSet | None = None
         self._services: DocSet | None = None
+        self._places: dict[int, tuple[geo.Prepared, ...]] | None = None
         self._phrases: dict[q.Query, DocSet] = {}
         # Recently read words' documents per segment, shared by the phrases being matched (a synonym's
         # phrases share words: "home care", "care at home", "domiciliary care").
@@ -280,27 +285,41 @@ class DocSets:
     def _leaf_of(self, docnum: int) -> _Leaf:
         return self._leaves[bisect.bisect_right(self._starts, docnum) - 1]
 
-    def points(self, docnum: int) -> list[tuple[float, float]]:
-        """A document's places (latitude, longitude), decoded once per segment."""
-        leaf = self._leaf_of(docnum)
-        cache = leaf.cache
-        found = cache.points.get(docnum)
+    def place(self, docnum: int) -> tuple[geo.Prepared, ...]:
+        """A document's places, prepared for search.geo.distances_from (decoded once per segment)."""
+        places = self.places()
+        found = places.get(docnum)
         if found is None:
+            leaf = self._leaf_of(docnum)
+            cache = leaf.cache
             if cache.points_column is None:
                 cache.points_column = leaf.reader.column_reader("points")
-            found = cache.points[docnum] = decode_points(cache.points_column[docnum - leaf.offset])
+            points = decode_points(cache.points_column[docnum - leaf.offset])
+            found = cache.places[docnum] = places[docnum] = tuple(geo.prepared(lat, lon) for lat, lon in points)
         return found
 
+    def places(self) -> dict[int, tuple[geo.Prepared, ...]]:
+        """The places of the documents looked up so far (by this searcher or, per segment, earlier ones)."""
+        if self._places is None:
+            merged: dict[int, tuple[geo.Prepared, ...]] = {}
+            for leaf in self._leaves:
+                merged.update(leaf.cache.places)
+            self._places = merged
+        return self._places
+
     def field_lengths(self, reader, fieldname: str) -> list | None:
-        """Each document's length of a text field in one segment (as the scorer reads it, one by one)."""
+        """Each document's length of a text field in one segment, as the scorer reads it (read once per
+        segment: the whole lengths column at once, or one by one for another codec)."""
         key = _segment_key(reader)
         cache = self._segments.get(key) if key is not None else None
         if cache is None:
             return None
         found = cache.lengths.get(fieldname)
         if found is None:
-            found = cache.lengths[fieldname] = [reader.doc_field_length(docnum, fieldname, 1)
-                                                for docnum in range(reader.doc_count_all())]
+            found = _column_lengths(reader, fieldname)
+            if found is None:
+                found = [reader.doc_field_length(docnum, fieldname, 1) for docnum in range(reader.doc_count_all())]
+            cache.lengths[fieldname] = found
         return found
 
     def every(self) -> DocSet:
@@ -369,6 +388,26 @@ class DocSets:
         if not sets:
             return frozenset()
         return sets[0] if len(sets) == 1 else frozenset().union(*sets)
+
+
+# Whoosh 3 stores a field's length per document as one byte (whoosh.util.numeric's length_to_byte); a zero
+# byte reads back as None (whoosh3.W3PerDocReader.doc_field_length).
+_LENGTH_OF_BYTE = [None] + [byte_to_length(byte) for byte in range(1, 256)]
+
+
+def _column_lengths(reader, fieldname: str) -> list | None:
+    """A segment's lengths column for ``fieldname`` read as one run of bytes; None when the segment is not
+    Whoosh 3's layout (the caller asks document by document)."""
+    perdoc = getattr(reader, "_perdoc", None)
+    if not isinstance(perdoc, whoosh3.W3PerDocReader):
+        return None
+    column = perdoc._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+    if column is None or not isinstance(column, columns.NumericColumn.Reader) or column._typecode != "B":
+        return None
+    doccount = reader.doc_count_all()
+    stored = min(column._count, doccount)
+    raw = column._dbfile.get(column._basepos, stored) if stored else b""
+    return [_LENGTH_OF_BYTE[byte] for byte in raw] + [None] * (doccount - stored)
 
 
 def _cacheable(query: q.Query) -> bool:

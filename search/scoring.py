@@ -15,6 +15,7 @@ import bisect
 
 from whoosh import query as q
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.scoring import BM25FScorer
 
 Scores = dict[int, float]
 
@@ -27,16 +28,43 @@ def _supported(query: q.Query) -> bool:
     return False
 
 
-def _segment_scores(matcher, local: frozenset[int], offset: int, score, length, scores: Scores) -> None:
-    """Scores of one segment's wanted documents from a term's postings, read a block at a time."""
+def _block_scorer(scorer, length, local: frozenset[int], offset: int, scores: Scores):
+    """A function scoring a block's (ids, weights) into ``scores`` for the wanted (``local``) documents."""
+    if type(scorer) is BM25FScorer and isinstance(length, list):
+        # BM25FScorer._score's arithmetic (whoosh.scoring.bm25), written out: three calls a document fewer.
+        idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+
+        def score_block(ids, weights) -> None:
+            for docnum, tf in zip(ids, weights, strict=True):
+                if docnum in local:
+                    scores[docnum + offset] = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length[docnum]
+                                                                                     / avgfl)))
+    else:
+        score = scorer._score
+        if isinstance(length, list):
+            length = length.__getitem__
+
+        def score_block(ids, weights) -> None:
+            for docnum, weight in zip(ids, weights, strict=True):
+                if docnum in local:
+                    scores[docnum + offset] = score(weight, length(docnum))
+
+    return score_block
+
+
+def _segment_scores(matcher, local: frozenset[int], offset: int, scorer, length, scores: Scores) -> None:
+    """Scores of one segment's wanted documents from a term's postings, read a block at a time. ``length``:
+    each document's field length (a list by local number), or a function giving it."""
     if isinstance(matcher, FilterMatcher):
         matcher = matcher.child  # deleted documents are never wanted
     if not all(hasattr(matcher, name) for name in ("_read_ids", "_read_weights", "_next_block", "_atend")):
+        get_length = length.__getitem__ if isinstance(length, list) else length
         while matcher.is_active():  # not Whoosh 3's codec: one posting at a time
             if matcher.id() in local:
-                scores[matcher.id() + offset] = score(matcher.weight(), length(matcher.id()))
+                scores[matcher.id() + offset] = scorer._score(matcher.weight(), get_length(matcher.id()))
             matcher.next()
         return
+    score_block = _block_scorer(scorer, length, local, offset, scores)
     wanted = sorted(local)
     last = -1  # the previous block's highest document number
     while not matcher._atend:  # the whoosh3 codec's block reader (whoosh-reloaded is pinned and frozen)
@@ -45,13 +73,9 @@ def _segment_scores(matcher, local: frozenset[int], offset: int, score, length, 
         if bisect.bisect_right(wanted, highest) > bisect.bisect_right(wanted, last):
             if matcher._ids is None:
                 matcher._read_ids()
-            hits = [(index, docnum) for index, docnum in enumerate(matcher._ids) if docnum in local]
-            if hits:
-                if matcher._weights is None:
-                    matcher._read_weights()
-                weights = matcher._weights
-                for index, docnum in hits:
-                    scores[docnum + offset] = score(weights[index], length(docnum))
+            if matcher._weights is None:
+                matcher._read_weights()
+            score_block(matcher._ids, matcher._weights)
         last = highest
         matcher._next_block()
 
@@ -70,8 +94,8 @@ def _term_scores(weighting, fieldname: str, text, wanted: list[tuple[object, int
         if (fieldname, term) in reader:
             scorer = weighting.scorer(subsearcher, fieldname, term)
             known = lengths(reader, fieldname) if lengths is not None else None
-            length = known.__getitem__ if known is not None else scorer.dfl
-            _segment_scores(reader.postings(fieldname, term), local, offset, scorer._score, length, scores)
+            length = known if known is not None else scorer.dfl
+            _segment_scores(reader.postings(fieldname, term), local, offset, scorer, length, scores)
     return scores
 
 

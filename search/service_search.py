@@ -93,6 +93,7 @@ class _Search:
         self.searcher, self.docsets, self.request = searcher, docsets, request
         self.reader = searcher.reader()
         self.units = units_of(request.text)
+        self._miles: dict[int, float | None] = {}
 
     # --- spelling ---------------------------------------------------------------------------------------
 
@@ -207,14 +208,17 @@ class _Search:
 
     # --- place ------------------------------------------------------------------------------------------
 
-    def _distance(self, docnum: int) -> float | None:
+    def _distances(self, docnums) -> dict[int, float | None]:
+        """Miles from the place asked about to each document's nearest place (None: it has none), measured
+        once per search."""
         near = self.request.near
-        if near is None:
+        return geo.distances_from(near.latitude, near.longitude, docnums, self.docsets.places(),
+                                  self.docsets.place, self._miles)
+
+    def _distance(self, docnum: int) -> float | None:
+        if self.request.near is None:
             return None
-        points = self.docsets.points(docnum)
-        if not points:
-            return None
-        return min(geo.distance_miles(near.latitude, near.longitude, lat, lon) for lat, lon in points)
+        return self._distances((docnum,))[docnum]
 
     def _remote(self) -> DocSet:
         return self.docsets.term("attending", "online") | self.docsets.term("attending", "phone")
@@ -226,8 +230,10 @@ class _Search:
             return None
         cells = geo.cells_within(near.latitude, near.longitude, near.radius_miles)
         candidates = frozenset().union(*(self.docsets.term("cells", cell) for cell in cells))
+        distances = self._distances(candidates)
+        radius = near.radius_miles
         close = frozenset(docnum for docnum in candidates
-                          if (distance := self._distance(docnum)) is not None and distance <= near.radius_miles)
+                          if (distance := distances[docnum]) is not None and distance <= radius)
         return close | self._remote()
 
     def _page_distances(self, ordered: list[int]) -> dict[uuid.UUID, float]:
@@ -262,15 +268,22 @@ class _Search:
         return [hit.docnum for hit in results]
 
     def _by_distance(self, allowed: DocSet, end: int) -> list[int]:
+        """Nearest first, equal distances by name; services without a place (online, phone) after, by name.
+        The same as sorting everything by (no place, distance, name) and slicing, without sorting (or reading
+        the names of) thousands."""
         names = self.reader.column_reader("sort_name")
-
-        def nearest_first(docnum: int):
-            # Nearest first; services without a place (online, phone) after, alphabetically.
-            distance = self._distance(docnum)
-            return distance is None, distance or 0.0, names[docnum]
-
-        # The same as sorting everything and slicing (nsmallest is stable), without sorting thousands.
-        return heapq.nsmallest(end, allowed, key=nearest_first)
+        distances = self._distances(allowed)
+        placed = [docnum for docnum in allowed if distances[docnum] is not None]
+        ordered: list[int] = []
+        if placed:
+            nearest = heapq.nsmallest(end, (distances[docnum] for docnum in placed))
+            cutoff = nearest[-1]  # every document this near or nearer can be in the first ``end``
+            within = [docnum for docnum in placed if distances[docnum] <= cutoff]
+            ordered = sorted(within, key=lambda docnum: (distances[docnum], names[docnum]))[:end]
+        if len(ordered) < end:
+            unplaced = [docnum for docnum in allowed if distances[docnum] is None]
+            ordered += heapq.nsmallest(end - len(ordered), unplaced, key=lambda docnum: names[docnum])
+        return ordered
 
     def _relevance_near(self, query: q.Query, allowed: DocSet, end: int) -> list[int]:
         hits = self._ranked(query, allowed, max(end, RERANK_DEPTH))
