@@ -23,6 +23,7 @@ import struct
 import sys
 from array import array
 
+import numpy as np
 from whoosh import formats
 from whoosh.codec import whoosh3
 from whoosh.system import _INT_SIZE, pack_uint, unpack_uint
@@ -136,6 +137,20 @@ class CareLeafMatcher(whoosh3.W3LeafMatcher):
         else:
             weights = _from_bytes("f", self._data[4 * count:self._weights_end()])
             self._weights = weights if self._weight_kind == _WEIGHTS_EACH else array("f", weights * count)
+
+    def block_arrays(self):
+        """The block's (document numbers as int64, weights as float64) numpy arrays, for scoring."""
+        if self._data is None:
+            self._read_data()
+        count, data = self._blocklength, self._data
+        ids = np.frombuffer(data, dtype="<u4", count=count).astype(np.int64)
+        if self._weight_kind == _WEIGHTS_ONE:
+            weights = np.ones(count, dtype=np.float64)
+        elif self._weight_kind == _WEIGHTS_SAME:
+            weights = np.full(count, np.frombuffer(data, dtype="<f4", count=1, offset=4 * count)[0], dtype=np.float64)
+        else:
+            weights = np.frombuffer(data, dtype="<f4", count=count, offset=4 * count).astype(np.float64)
+        return ids, weights
 
     def _read_values(self) -> None:
         if self._data is None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 from whoosh import columns
 from whoosh import query as q
 from whoosh.codec import whoosh3
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from search import geo
+from search import geo, scoring
 from search.documents import decode_points
 from search.schema import KIND_GUIDE
 
@@ -51,6 +53,8 @@ GROUP_BY_NAME = {group.name: group for group in GROUPS}
 FLAG_VALUE = "yes"  # the value a flag's checkbox sends
 MAX_CACHED_PHRASES = 512
 MAX_MEMO_TERMS = 64
+# Postings kept as arrays for scoring, across every segment (16 bytes each: ~32 MB).
+MAX_CACHED_POSTINGS = 2_000_000
 
 
 def _raw_postings(reader, fieldname: str, text):
@@ -180,7 +184,10 @@ class _SegmentSets:
         self.values: dict[str, frozenset[bytes]] = {}
         self.places: dict[int, tuple[geo.Prepared, ...]] = {}  # by global number, see DocSets.place
         self.points_column = None
-        self.lengths: dict[str, list] = {}
+        self.lengths: dict[str, np.ndarray] = {}
+        # term -> its postings as arrays (DocSets.term_postings), least recently used first
+        self.postings: OrderedDict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.postings_count = 0
 
 
 @dataclass
@@ -239,8 +246,9 @@ class DocSets:
     small segment's postings are read, the unchanged segments' sets are reused and the segments' current
     deletions masked with set operations."""
 
-    def __init__(self, searcher, previous: DocSets | None = None) -> None:
+    def __init__(self, searcher, previous: DocSets | None = None, *, concepts: bool = False) -> None:
         self.searcher = searcher
+        self.concepts = concepts  # the index's concepts field answers for the care vocabulary in use
         self._sets: dict[tuple[str, object], DocSet] = {}
         self._values: dict[str, tuple[str, ...]] = {}
         self._every: DocSet | None = None
@@ -307,9 +315,9 @@ class DocSets:
             self._places = merged
         return self._places
 
-    def field_lengths(self, reader, fieldname: str) -> list | None:
-        """Each document's length of a text field in one segment, as the scorer reads it (read once per
-        segment: the whole lengths column at once, or one by one for another codec)."""
+    def field_lengths(self, reader, fieldname: str) -> np.ndarray | None:
+        """Each document's length of a text field in one segment, as the scorer reads it (None as 0), read once
+        per segment: the whole lengths column at once, or one by one for another codec."""
         key = _segment_key(reader)
         cache = self._segments.get(key) if key is not None else None
         if cache is None:
@@ -318,8 +326,30 @@ class DocSets:
         if found is None:
             found = _column_lengths(reader, fieldname)
             if found is None:
-                found = [reader.doc_field_length(docnum, fieldname, 1) for docnum in range(reader.doc_count_all())]
+                found = np.array([reader.doc_field_length(docnum, fieldname, 1) or 0
+                                  for docnum in range(reader.doc_count_all())], dtype=np.float64)
             cache.lengths[fieldname] = found
+        return found
+
+    def term_postings(self, reader, fieldname: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """search.scoring.term_postings, kept per segment for the most recently used terms (up to
+        MAX_CACHED_POSTINGS postings in all): the common words of many searches are read once."""
+        key = _segment_key(reader)
+        cache = self._segments.get(key) if key is not None else None
+        if cache is None:
+            return scoring.term_postings(reader.postings(fieldname, term))
+        with self._lock:
+            found = cache.postings.get((fieldname, term))
+            if found is not None:
+                cache.postings.move_to_end((fieldname, term))
+                return found
+        found = scoring.term_postings(reader.postings(fieldname, term))
+        with self._lock:
+            cache.postings[(fieldname, term)] = found
+            cache.postings_count += len(found[0])
+            while cache.postings_count > MAX_CACHED_POSTINGS // max(1, len(self._leaves)) and len(cache.postings) > 1:
+                _, (dropped, _weights) = cache.postings.popitem(last=False)
+                cache.postings_count -= len(dropped)
         return found
 
     def every(self) -> DocSet:
@@ -391,11 +421,11 @@ class DocSets:
 
 
 # Whoosh 3 stores a field's length per document as one byte (whoosh.util.numeric's length_to_byte); a zero
-# byte reads back as None (whoosh3.W3PerDocReader.doc_field_length).
-_LENGTH_OF_BYTE = [None] + [byte_to_length(byte) for byte in range(1, 256)]
+# byte reads back as None (whoosh3.W3PerDocReader.doc_field_length), here 0.
+_LENGTH_OF_BYTE = np.array([0.0] + [byte_to_length(byte) for byte in range(1, 256)], dtype=np.float64)
 
 
-def _column_lengths(reader, fieldname: str) -> list | None:
+def _column_lengths(reader, fieldname: str) -> np.ndarray | None:
     """A segment's lengths column for ``fieldname`` read as one run of bytes; None when the segment is not
     Whoosh 3's layout (the caller asks document by document)."""
     perdoc = getattr(reader, "_perdoc", None)
@@ -406,8 +436,10 @@ def _column_lengths(reader, fieldname: str) -> list | None:
         return None
     doccount = reader.doc_count_all()
     stored = min(column._count, doccount)
-    raw = column._dbfile.get(column._basepos, stored) if stored else b""
-    return [_LENGTH_OF_BYTE[byte] for byte in raw] + [None] * (doccount - stored)
+    lengths = np.zeros(doccount, dtype=np.float64)
+    if stored:
+        lengths[:stored] = _LENGTH_OF_BYTE[np.frombuffer(column._dbfile.get(column._basepos, stored), dtype=np.uint8)]
+    return lengths
 
 
 def _cacheable(query: q.Query) -> bool:

@@ -28,7 +28,7 @@ from search import geo
 from search.analysis import Unit, units_of
 from search.facets import DocSet, DocSets, apply_filters, intersect
 from search.query import TEXT_FIELDS, all_words, any_words, unit_alternatives
-from search.scoring import scores_for
+from search.scoring import best_scored
 from search.searcher import searching
 
 # Text relevance is blended with distance for the best few hundred matches when a postcode is given.
@@ -125,7 +125,8 @@ class _Search:
     # --- matching ---------------------------------------------------------------------------------------
 
     def _unit_docs(self, unit: Unit, misspelt: Mapping[str, list[str]]) -> DocSet:
-        sets = [self.docsets.query(alternative) for alternative in unit_alternatives(unit, misspelt=misspelt)]
+        alternatives = unit_alternatives(unit, misspelt=misspelt, concepts=self.docsets.concepts)
+        sets = [self.docsets.query(alternative) for alternative in alternatives]
         return frozenset().union(*sets) if len(sets) > 1 else (sets[0] if sets else frozenset())
 
     def _matching(self, misspelt: Mapping[str, list[str]]) -> list[DocSet]:
@@ -328,9 +329,10 @@ class _Search:
         Whoosh orders them). Terms, And and Or (every ranking query but fuzzy ones): scored from the postings
         for just the allowed documents (search.scoring). Otherwise few allowed documents: each reached by
         skipping the query's matcher to it; many: Whoosh's collector."""
-        direct = scores_for(self.searcher, query, allowed, self.docsets.field_lengths)
+        direct = best_scored(self.searcher, query, allowed, limit, self.docsets.field_lengths,
+                             self.docsets.term_postings)
         if direct is not None:
-            return heapq.nsmallest(limit, direct.items(), key=lambda hit: (-hit[1], hit[0]))
+            return direct
         if len(allowed) > SCORE_ALLOWED_UP_TO:
             results = self.searcher.search(query, filter=set(allowed), limit=limit)
             return [(hit.docnum, hit.score) for hit in results]

@@ -4,6 +4,7 @@ documents) give exactly what Whoosh's own matching gives, across segments and de
 from whoosh import query as q
 from whoosh.filedb.filestore import FileStorage
 
+from search import store
 from search.facets import GROUP_BY_NAME, DocSets, query_docs, term_docs
 from search.schema import build_schema
 
@@ -21,11 +22,11 @@ def _index(tmp_path):
     """Three segments (three commits, no merging), with deletions in the first two."""
     index = FileStorage(str(tmp_path)).create_index(build_schema())
     for start in (0, 400, 700):
-        writer = index.writer()
+        writer = store.writer(index)
         for number in range(start, start + 300):
             writer.add_document(**_document(number))
         writer.commit(merge=False)
-    writer = index.writer()
+    writer = store.writer(index)
     for number in (5, 17, 250, 401, 402, 650):
         writer.delete_by_term("id", str(number))
     writer.commit(merge=False)
@@ -82,7 +83,7 @@ def test_filters_stay_right_when_the_searcher_reuses_segments_after_changes_and_
     docsets = DocSets(searcher)
     _every_way_of_matching(searcher, docsets)  # fill the per-segment caches
     for round_number in range(12):  # one-listing syncs: a new small segment and a deletion each
-        writer = index.writer()
+        writer = store.writer(index)
         number = (round_number * 37) % 1000
         writer.update_document(**_document(number) | {"body": "respite carers garden", "ages": "0-4"})
         writer.delete_by_term("id", str(1 + round_number * 53 % 900))
