@@ -58,6 +58,7 @@ class Unit:
     words: Words
     quoted: bool = False
     alternatives: tuple[Words, ...] = field(default=())
+    group: int | None = None  # the care vocabulary's group, for a synonym (search.concepts)
 
     @property
     def text(self) -> str:
@@ -99,6 +100,9 @@ class Synonyms:
             if len(group) > 1:
                 groups.append(group)
         return cls(groups)
+
+    def group_of(self, words: Words) -> int | None:
+        return self._group_of.get(_key(words))
 
     def alternatives(self, words: Words) -> tuple[Words, ...] | None:
         key = _key(words)
@@ -148,7 +152,7 @@ def units_of(text: str, synonyms: Synonyms | None = None) -> list[Unit]:
                 phrase = tuple(word for part, _ in window for word in part)
                 found = synonyms.alternatives(phrase)
                 if found:
-                    unit, used = Unit(phrase, alternatives=found), length
+                    unit, used = Unit(phrase, alternatives=found, group=synonyms.group_of(phrase)), length
                     break
         if _is_searchable(unit) and unit.words not in (existing.words for existing in units):
             units.append(unit)

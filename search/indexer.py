@@ -180,6 +180,7 @@ def sync() -> int:
         # index (NOTES.md); searchers keep the default storage.
         index = store.open_current(root, mmap=False)
         generation = store.current_path(root).resolve()
+        store.check_vocabulary(generation)
         after = store.read_meta(generation).get("applied_change_id", 0)
         if latest_change_id() <= after:
             return 0
@@ -371,9 +372,11 @@ def _check_complete(generation: Path, indexed: int) -> None:
 
 
 def ensure_index() -> bool:
-    """Rebuild when the index is missing, corrupt or of an old schema; returns True when it rebuilt."""
+    """Rebuild when the index is missing, corrupt, of an old schema or built with another care vocabulary;
+    returns True when it rebuilt."""
     try:
         store.open_current(index_root()).close()
+        store.check_vocabulary(store.current_path(index_root()).resolve())
         return False
     except store.IndexUnavailable as reason:
         current_app.logger.warning("rebuilding the search index: %s", reason)

@@ -20,6 +20,12 @@ from search.schema import text_analyzer
 TEXT_FIELDS = ("name", "body")
 
 
+def concept_term(group: int) -> str:
+    """The term search.concepts.ConceptFilter indexes where a phrase of the care vocabulary's group ``group``
+    is written (a "~" is never in a word, so no typed word is one)."""
+    return f"~{group}"
+
+
 @functools.cache
 def _analyzer():
     return text_analyzer()
@@ -71,14 +77,17 @@ def _phrase_query(positioned: Sequence[tuple[str, int]], *, together: bool) -> q
 
 
 def unit_alternatives(unit: Unit, *, misspelt: Mapping[str, Sequence[str]] | None = None,
-                      loose: bool = False) -> list[q.Query]:
+                      loose: bool = False, concepts: bool = False) -> list[q.Query]:
     """Each way one unit can match (a result matches the unit when it matches any); empty when the unit has
     no searchable words. A word in ``misspelt`` also matches index words within a small edit distance, and
     the similar words given for it (the spelling corrector's suggestions, compared unstemmed, where stemming
     hides a typo's distance). ``loose`` turns phrases into their words: for ranking documents already known
-    to match, as Whoosh's phrase matching is its slowest query."""
+    to match, as Whoosh's phrase matching is its slowest query. ``concepts``: the index holds this
+    vocabulary's concept terms (search.concepts), so a synonym's phrases of several words, which match
+    together, are its one concept term instead."""
     alternatives: list[q.Query] = []
     seen: set[tuple[tuple, bool]] = set()
+    concept: q.Query | None = None
     for number, phrase in enumerate(unit.alternatives or (unit.words,)):
         positioned = stem_positions(phrase)
         first = positioned[0][1] if positioned else 0
@@ -89,6 +98,11 @@ def unit_alternatives(unit: Unit, *, misspelt: Mapping[str, Sequence[str]] | Non
         if not terms or key in seen:
             continue  # "carers" and "carer" stem alike: one query is enough
         seen.add(key)
+        if together and concepts and unit.group is not None:
+            if concept is None:
+                concept = _on_text_fields(lambda f: q.Term(f, concept_term(unit.group)))
+                alternatives.append(concept)
+            continue
         alternatives.append(_phrase_query(terms, together=together))
     if misspelt and not unit.quoted:
         for word in unit.words:

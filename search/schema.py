@@ -13,7 +13,8 @@ from search.codec import CompactPositions
 # Bump when the schema or the analysis changes: an index of another version is rebuilt at start.
 # 4: stop words keep their positions; apostrophes and dotted abbreviations folded; SEND need wording indexed.
 # 5: council guides beside the services (``kind`` "guide", ``slug``); services bought with a direct payment.
-# 6: postings written by search.codec (CareCodec blocks, CompactPositions).
+# 6: postings written by search.codec (CareCodec blocks, CompactPositions); the care vocabulary's phrases found
+#    when indexing (search.concepts: a term per group in the name and body).
 SCHEMA_VERSION = 6
 
 # What a document is: a service (a listing) or a council guide. Every search asks for one kind only.
@@ -103,7 +104,10 @@ def _compact_positions(field: fields.TEXT) -> fields.TEXT:
 
 
 def build_schema() -> fields.Schema:
-    analyzer = text_analyzer()
+    from search.concepts import ConceptFilter  # it reads the care vocabulary, which is analysed with this module
+
+    # The text fields' analyzer when indexing: the words, then a term for each care vocabulary phrase found.
+    analyzer = text_analyzer() | ConceptFilter()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True),  # KIND_SERVICE or KIND_GUIDE

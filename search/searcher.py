@@ -21,6 +21,7 @@ from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
 from search import store
+from search.concepts import vocabulary_key
 from search.facets import DocSets
 from search.schema import SCHEMA_VERSION
 
@@ -43,7 +44,8 @@ def _open_generation(root: Path) -> _Open:
     if not link.exists():
         raise store.IndexUnavailable(f"no search index at {root}")
     generation = link.resolve()
-    version = store.read_meta(generation).get("schema_version")
+    meta = store.read_meta(generation)
+    version = meta.get("schema_version")
     if version != SCHEMA_VERSION:
         raise store.IndexUnavailable(f"search index at {generation} is schema {version}, expected {SCHEMA_VERSION}")
     try:
@@ -52,7 +54,10 @@ def _open_generation(root: Path) -> _Open:
         searcher = index.searcher()
     except Exception as error:  # Whoosh raises many kinds for a damaged index
         raise store.IndexUnavailable(f"search index at {generation} cannot be opened: {error}") from error
-    return _Open(root=root, generation=generation, index=index, searcher=searcher, docsets=DocSets(searcher))
+    # The concepts field answers for this care vocabulary only (search.concepts); otherwise phrases are matched.
+    concepts = meta.get("vocabulary") == vocabulary_key()
+    return _Open(root=root, generation=generation, index=index, searcher=searcher,
+                 docsets=DocSets(searcher, concepts=concepts))
 
 
 def _close_searcher(searcher) -> None:
@@ -128,7 +133,8 @@ def _fresh(root: Path) -> _Open:
         try:
             if not current.searcher.up_to_date():
                 searcher = _reopened(current.index, current.searcher)
-                current.searcher, current.docsets = searcher, DocSets(searcher, previous=current.docsets)
+                current.searcher = searcher
+                current.docsets = DocSets(searcher, previous=current.docsets, concepts=current.docsets.concepts)
             return current
         except Exception:  # the generation was damaged or removed under us: open again below
             pass

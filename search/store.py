@@ -20,6 +20,7 @@ from pathlib import Path
 from whoosh.filedb.filestore import FileStorage
 
 from search.codec import CareCodec
+from search.concepts import vocabulary_key
 from search.schema import SCHEMA_VERSION, build_schema
 
 META_FILE = "portal-meta.json"
@@ -69,6 +70,14 @@ def writer(index, **options):
     return index.writer(codec=CareCodec(), **options)
 
 
+def check_vocabulary(generation: Path) -> None:
+    """Raise IndexUnavailable when the index's concepts were found with another care vocabulary (synonyms.txt
+    changed since it was built): a writer must not add listings found with this one (rebuild instead)."""
+    built_with = read_meta(generation).get("vocabulary")
+    if built_with != vocabulary_key():
+        raise IndexUnavailable(f"search index at {generation} was built with another care vocabulary")
+
+
 def new_generation(root: Path):
     """Create an empty index in a new generation directory; returns (path, index)."""
     root.mkdir(parents=True, exist_ok=True)
@@ -76,7 +85,7 @@ def new_generation(root: Path):
     path = root / f"gen-{stamp}-{secrets.token_hex(3)}"
     path.mkdir()
     index = FileStorage(str(path)).create_index(build_schema())
-    write_meta(path, schema_version=SCHEMA_VERSION, applied_change_id=0)
+    write_meta(path, schema_version=SCHEMA_VERSION, applied_change_id=0, vocabulary=vocabulary_key())
     return path, index
 
 
