@@ -195,9 +195,27 @@ class CareCodec(whoosh3.W3Codec):
         return CareLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
+# Terms starting with this are markers the analyzer adds (search.concepts), not words the listing says: they do
+# not count towards a field's length, so a listing's scores are what they would be without them.
+UNCOUNTED_PREFIX = "~"
+
+
 class CompactPositions(formats.Positions):
     """Whoosh's Positions format with each document's positions stored as an array of deltas (a pickled
-    list before): the frequency first, as Whoosh's, then the array's type code and bytes."""
+    list before): the frequency first, as Whoosh's, then the array's type code and bytes. Terms starting with
+    UNCOUNTED_PREFIX are given a frequency of 0 for the field's length."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        positions: dict[str, list[int]] = {}
+        weights: dict[str, float] = {}
+        kwargs["positions"] = True
+        kwargs["boosts"] = True
+        for token in formats.tokens(value, analyzer, kwargs):
+            positions.setdefault(token.text, []).append(token.pos)
+            weights[token.text] = weights.get(token.text, 0.0) + token.boost
+        for word, poslist in positions.items():
+            counted = 0 if word.startswith(UNCOUNTED_PREFIX) else len(poslist)
+            yield word, counted, weights[word] * self.field_boost, self.encode(poslist)
 
     def encode(self, poslist) -> bytes:
         deltas = [after - before for before, after in itertools.pairwise(itertools.chain((0,), poslist))]

@@ -55,6 +55,8 @@ MAX_CACHED_PHRASES = 512
 MAX_MEMO_TERMS = 64
 # Postings kept as arrays for scoring, across every segment (16 bytes each: ~32 MB).
 MAX_CACHED_POSTINGS = 2_000_000
+# Words' document sets kept, across every segment (~60 bytes a document: ~30 MB).
+MAX_CACHED_WORD_DOCS = 500_000
 
 
 def _raw_postings(reader, fieldname: str, text):
@@ -184,10 +186,14 @@ class _SegmentSets:
         self.values: dict[str, frozenset[bytes]] = {}
         self.places: dict[int, tuple[geo.Prepared, ...]] = {}  # by global number, see DocSets.place
         self.points_column = None
+        self.coordinates: geo.Coordinates | None = None  # every document's places, see DocSets.coordinates
         self.lengths: dict[str, np.ndarray] = {}
         # term -> its postings as arrays (DocSets.term_postings), least recently used first
         self.postings: OrderedDict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.postings_count = 0
+        # a text term -> its documents (DocSets.text_term), least recently used first
+        self.words: OrderedDict[tuple[str, object], DocSet] = OrderedDict()
+        self.words_count = 0
 
 
 @dataclass
@@ -254,6 +260,8 @@ class DocSets:
         self._every: DocSet | None = None
         self._services: DocSet | None = None
         self._places: dict[int, tuple[geo.Prepared, ...]] | None = None
+        self._arrays: dict[tuple[str, object], np.ndarray] = {}
+        self._coordinates: geo.Coordinates | None = None
         self._phrases: dict[q.Query, DocSet] = {}
         # Recently read words' documents per segment, shared by the phrases being matched (a synonym's
         # phrases share words: "home care", "care at home", "domiciliary care").
@@ -305,6 +313,20 @@ class DocSets:
             points = decode_points(cache.points_column[docnum - leaf.offset])
             found = cache.places[docnum] = places[docnum] = tuple(geo.prepared(lat, lon) for lat, lon in points)
         return found
+
+    def coordinates(self) -> geo.Coordinates:
+        """Every document's places as arrays (search.geo.Coordinates), each segment's decoded once."""
+        if self._coordinates is None:
+            parts = []
+            for leaf in self._leaves:
+                cache = leaf.cache
+                if cache.coordinates is None:
+                    cache.coordinates = geo.Coordinates.of(
+                        (decode_points(value) for value in leaf.reader.column_reader("points")),
+                        leaf.end - leaf.offset, offset=leaf.offset)
+                parts.append(cache.coordinates)
+            self._coordinates = geo.Coordinates.joined(parts, self.size())
+        return self._coordinates
 
     def places(self) -> dict[int, tuple[geo.Prepared, ...]]:
         """The places of the documents looked up so far (by this searcher or, per segment, earlier ones)."""
@@ -377,10 +399,50 @@ class DocSets:
                 self._sets[key] = found
         return found
 
+    def text_term(self, fieldname: str, text) -> DocSet:
+        """Documents holding a word (or any term of a text field), kept per segment for the most recently used
+        words (up to MAX_CACHED_WORD_DOCS documents in all): common words recur from one search to the next."""
+        parts = []
+        share = MAX_CACHED_WORD_DOCS // max(1, len(self._leaves))
+        key = (fieldname, text)
+        for leaf in self._leaves:
+            words = leaf.cache.words
+            with self._lock:
+                found = words.get(key)
+                if found is not None:
+                    words.move_to_end(key)
+            if found is None:
+                local = _leaf_term_ids(leaf.reader, fieldname, text, live=False)
+                found = frozenset(local) if not leaf.offset else frozenset(n + leaf.offset for n in local)
+                with self._lock:
+                    if key not in words:
+                        words[key] = found
+                        leaf.cache.words_count += len(found)
+                    while leaf.cache.words_count > share and len(words) > 1:
+                        _, dropped = words.popitem(last=False)
+                        leaf.cache.words_count -= len(dropped)
+            if found:
+                parts.append(found - leaf.deleted if leaf.deleted else found)
+        if not parts:
+            return frozenset()
+        return parts[0] if len(parts) == 1 else frozenset().union(*parts)
+
+    def _plain(self, query: q.Query) -> DocSet:
+        """Documents matching a query of terms, And and Or (anything else: Whoosh matches it)."""
+        if isinstance(query, q.Term):
+            return self.text_term(query.fieldname, query.text)
+        if isinstance(query, q.Or) and query.subqueries:
+            return frozenset().union(*(self._plain(sub) for sub in query.subqueries))
+        if isinstance(query, q.And) and query.subqueries:
+            return intersect(*sorted((self._plain(sub) for sub in query.subqueries), key=len))
+        return query_docs(self.searcher, self.searcher.reader(), query)
+
     def query(self, query: q.Query) -> DocSet:
         """Documents matching ``query``; cached (per segment) when it holds a phrase (a synonym's, mostly: a
-        small set that recurs), as phrase matching is the slowest. Plain terms read their postings each time."""
+        small set that recurs), as phrase matching is the slowest; words through text_term."""
         if not any(isinstance(leaf, q.Phrase) for leaf in query.leaves()):
+            if all(_segment_key(leaf.reader) is not None for leaf in self._leaves):
+                return self._plain(query)
             return query_docs(self.searcher, self.searcher.reader(), query)
         found = self._phrases.get(query)
         if found is None:
@@ -393,6 +455,26 @@ class DocSets:
                 if len(self._phrases) >= MAX_CACHED_PHRASES:
                     self._phrases.pop(next(iter(self._phrases)))
                 self._phrases[query] = found
+        return found
+
+    def size(self) -> int:
+        """Document numbers run from 0 to size - 1."""
+        return self._leaves[-1].end if self._leaves else 0
+
+    def mask(self, docs: DocSet) -> np.ndarray:
+        """``docs`` as a boolean array over document numbers."""
+        found = np.zeros(self.size(), dtype=bool)
+        if docs:
+            found[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
+        return found
+
+    def array(self, fieldname: str, value: object) -> np.ndarray:
+        """A filter term's documents (DocSets.term) as an array of document numbers, for counting."""
+        key = (fieldname, value)
+        found = self._arrays.get(key)
+        if found is None:
+            docs = self.term(fieldname, value)
+            found = self._arrays[key] = np.fromiter(docs, dtype=np.int64, count=len(docs))
         return found
 
     def values(self, fieldname: str) -> tuple[str, ...]:
@@ -468,17 +550,25 @@ class Filtered:
 def apply_filters(docsets: DocSets, matched: DocSet, selected: Mapping[str, tuple[str, ...]],
                   restrict: DocSet | None = None) -> Filtered:
     """Filters combine with AND; each option's count is what the search would give with that option and
-    every other filter (the other groups' choices, within its own group only itself)."""
+    every other filter (the other groups' choices, within its own group only itself). Counts are taken over
+    masks (numpy): each option's documents looked up in its group's base, a couple of hundred options a search."""
     chosen = {name: docsets.group(GROUP_BY_NAME[name], values)
               for name, values in selected.items() if values and name in GROUP_BY_NAME}
     fixed = [restrict] if restrict is not None else []
     allowed = intersect(matched, *chosen.values(), *fixed)
+    masks = {name: docsets.mask(docs) for name, docs in chosen.items()}
+    common = docsets.mask(matched)
+    for docs in fixed:
+        common &= docsets.mask(docs)
     counts: dict[str, dict[str, int]] = {}
     for group in GROUPS:
-        base = intersect(matched, *(s for name, s in chosen.items() if name != group.name), *fixed)
+        base = common
+        for name, mask in masks.items():
+            if name != group.name:
+                base = base & mask
         if group.flag:
-            counts[group.name] = {FLAG_VALUE: len(base & docsets.term(group.field, True))}
+            counts[group.name] = {FLAG_VALUE: int(np.count_nonzero(base[docsets.array(group.field, True)]))}
         else:
-            counts[group.name] = {value: len(base & docsets.term(group.field, value))
+            counts[group.name] = {value: int(np.count_nonzero(base[docsets.array(group.field, value)]))
                                   for value in docsets.values(group.field)}
     return Filtered(allowed=allowed, counts=counts)

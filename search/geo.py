@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
@@ -263,6 +264,66 @@ def distances_from(latitude: float, longitude: float, docnums: Iterable[int], pl
                 best = miles
         found[docnum] = best
     return found
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    """Documents' places as arrays over document numbers, for measuring thousands at once: each document's
+    first place (latitude in radians, longitude in degrees, cosine of the latitude; NaN without a place) and
+    its further places as (document, latitude, longitude, cosine) arrays."""
+
+    phi: np.ndarray
+    lon: np.ndarray
+    cos: np.ndarray
+    extra_doc: np.ndarray
+    extra_phi: np.ndarray
+    extra_lon: np.ndarray
+    extra_cos: np.ndarray
+
+    @classmethod
+    def of(cls, points_by_doc: Iterable[list[tuple[float, float]]], count: int, *, offset: int = 0) -> Coordinates:
+        """From each document's (latitude, longitude) places, in document order (``count`` of them; numbers
+        start at ``offset``)."""
+        first = np.full((count, 3), np.nan)
+        extras: list[tuple[int, float, float, float]] = []
+        for docnum, points in enumerate(points_by_doc):
+            if docnum >= count:
+                break
+            if points:
+                first[docnum] = prepared(*points[0])
+                extras.extend((docnum + offset, *prepared(lat, lon)) for lat, lon in points[1:])
+        extra = np.array(extras, dtype=np.float64).reshape(-1, 4)
+        return cls(first[:, 0].copy(), first[:, 1].copy(), first[:, 2].copy(), extra[:, 0].astype(np.int64),
+                   extra[:, 1].copy(), extra[:, 2].copy(), extra[:, 3].copy())
+
+    @classmethod
+    def joined(cls, parts: list[Coordinates], count: int) -> Coordinates:
+        """Segments' coordinates (each from ``of``, in document order) as one, ``count`` documents in all."""
+        if not parts:
+            return cls.of((), count)
+
+        def join(name: str) -> np.ndarray:
+            return np.concatenate([getattr(part, name) for part in parts])
+
+        return cls(join("phi"), join("lon"), join("cos"), join("extra_doc"), join("extra_phi"), join("extra_lon"),
+                   join("extra_cos"))
+
+    def miles_from(self, latitude: float, longitude: float) -> np.ndarray:
+        """Miles from (latitude, longitude) to each document's nearest place; NaN for a document without one.
+        distance_miles's formula over arrays (numpy's sines may differ from the math module's in the last
+        binary place: callers recheck a figure that decides something at the margin, see within())."""
+        phi1 = math.radians(latitude)
+        cos1 = math.cos(phi1)
+        diameter = 2 * EARTH_RADIUS_MILES
+
+        def miles(phi, lon, cos):
+            a = np.sin((phi - phi1) / 2) ** 2 + cos1 * cos * np.sin(np.radians(lon - longitude) / 2) ** 2
+            return diameter * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+        found = miles(self.phi, self.lon, self.cos)
+        if len(self.extra_doc):
+            np.fmin.at(found, self.extra_doc, miles(self.extra_phi, self.extra_lon, self.extra_cos))
+        return found
 
 
 # --- geohash cells ------------------------------------------------------------------------------------------

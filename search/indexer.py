@@ -180,7 +180,11 @@ def sync() -> int:
         # index (NOTES.md); searchers keep the default storage.
         index = store.open_current(root, mmap=False)
         generation = store.current_path(root).resolve()
-        store.check_vocabulary(generation)
+        try:
+            store.check_vocabulary(generation)
+        except store.IndexUnavailable:
+            index.close()
+            raise
         after = store.read_meta(generation).get("applied_change_id", 0)
         if latest_change_id() <= after:
             return 0

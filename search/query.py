@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from whoosh import query as q
 
 from search.analysis import Unit, Words
+from search.codec import UNCOUNTED_PREFIX
 from search.schema import text_analyzer
 
 TEXT_FIELDS = ("name", "body")
@@ -22,8 +23,9 @@ TEXT_FIELDS = ("name", "body")
 
 def concept_term(group: int) -> str:
     """The term search.concepts.ConceptFilter indexes where a phrase of the care vocabulary's group ``group``
-    is written (a "~" is never in a word, so no typed word is one)."""
-    return f"~{group}"
+    is written: "~" is never in a word, so no typed word is one, and such terms do not count towards the field's
+    length (search.codec.UNCOUNTED_PREFIX)."""
+    return f"{UNCOUNTED_PREFIX}{group}"
 
 
 @functools.cache

@@ -10,7 +10,8 @@ from whoosh.support.charset import accent_map
 
 from search.codec import CompactPositions
 
-# Bump when the schema or the analysis changes: an index of another version is rebuilt at start.
+# Bump when the schema or the analysis changes (search.concepts' finding of phrases included): an index of another
+# version is rebuilt at start.
 # 4: stop words keep their positions; apostrophes and dotted abbreviations folded; SEND need wording indexed.
 # 5: council guides beside the services (``kind`` "guide", ``slug``); services bought with a direct payment.
 # 6: postings written by search.codec (CareCodec blocks, CompactPositions); the care vocabulary's phrases found

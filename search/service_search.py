@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as q
 
 from search import geo
@@ -94,6 +95,7 @@ class _Search:
         self.reader = searcher.reader()
         self.units = units_of(request.text)
         self._miles: dict[int, float | None] = {}
+        self._every_distance: np.ndarray | None = None
 
     # --- spelling ---------------------------------------------------------------------------------------
 
@@ -224,18 +226,26 @@ class _Search:
     def _remote(self) -> DocSet:
         return self.docsets.term("attending", "online") | self.docsets.term("attending", "phone")
 
+    def _all_miles(self) -> np.ndarray:
+        """Miles from the place asked about to every document's nearest place (NaN: none), once per search."""
+        if self._every_distance is None:
+            near = self.request.near
+            self._every_distance = self.docsets.coordinates().miles_from(near.latitude, near.longitude)
+        return self._every_distance
+
     def _within_radius(self) -> DocSet | None:
         """Services with a place within the radius, and every online or phone service wherever it is."""
         near = self.request.near
         if near is None or near.radius_miles is None:
             return None
-        cells = geo.cells_within(near.latitude, near.longitude, near.radius_miles)
-        candidates = frozenset().union(*(self.docsets.term("cells", cell) for cell in cells))
-        distances = self._distances(candidates)
-        radius = near.radius_miles
-        close = frozenset(docnum for docnum in candidates
-                          if (distance := distances[docnum]) is not None and distance <= radius)
-        return close | self._remote()
+        miles, radius = self._all_miles(), near.radius_miles
+        with np.errstate(invalid="ignore"):
+            inside = miles <= radius
+            # A place at the radius to within rounding is decided by geo.distance_miles, as the page shows it.
+            for docnum in np.flatnonzero(np.abs(miles - radius) <= 1e-9 * max(1.0, radius)).tolist():
+                distance = self._distance(docnum)
+                inside[docnum] = distance is not None and distance <= radius
+        return frozenset(np.flatnonzero(inside).tolist()) | self._remote()
 
     def _page_distances(self, ordered: list[int]) -> dict[uuid.UUID, float]:
         if self.request.near is None:
@@ -273,16 +283,19 @@ class _Search:
         The same as sorting everything by (no place, distance, name) and slicing, without sorting (or reading
         the names of) thousands."""
         names = self.reader.column_reader("sort_name")
-        distances = self._distances(allowed)
-        placed = [docnum for docnum in allowed if distances[docnum] is not None]
+        docs = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        miles = self._all_miles()[docs]
+        has_place = ~np.isnan(miles)
+        placed, placed_miles = docs[has_place], miles[has_place]
         ordered: list[int] = []
-        if placed:
-            nearest = heapq.nsmallest(end, (distances[docnum] for docnum in placed))
-            cutoff = nearest[-1]  # every document this near or nearer can be in the first ``end``
-            within = [docnum for docnum in placed if distances[docnum] <= cutoff]
-            ordered = sorted(within, key=lambda docnum: (distances[docnum], names[docnum]))[:end]
+        if len(placed):
+            nearest = min(end, len(placed))
+            cutoff = np.partition(placed_miles, nearest - 1)[nearest - 1]  # no nearer document is left out
+            near = placed_miles <= cutoff
+            candidates = zip(placed_miles[near].tolist(), placed[near].tolist(), strict=True)
+            ordered = [docnum for _, docnum in sorted(candidates, key=lambda hit: (hit[0], names[hit[1]]))][:end]
         if len(ordered) < end:
-            unplaced = [docnum for docnum in allowed if distances[docnum] is None]
+            unplaced = docs[~has_place].tolist()
             ordered += heapq.nsmallest(end - len(ordered), unplaced, key=lambda docnum: names[docnum])
         return ordered
 
