@@ -134,7 +134,6 @@ def service_document(service: Service, resolve: Callable[[str], Point | None] = 
         "ages": ",".join(age_bands_overlapping(service.minimum_age, service.maximum_age)),
         "days": ",".join(sorted({schedule.byday.value for schedule in service.schedules})),
         "attending": ",".join(_attending(service)),
-        "cells": ",".join(sorted({geo.cell_of(lat, lon) for lat, lon in points})),
         "points": encode_points(points),
         "min_age": service.minimum_age if service.minimum_age is not None else 0,
         "max_age": service.maximum_age if service.maximum_age is not None else 200,

@@ -1,16 +1,7 @@
-"""Postcodes and geometry for "near a postcode": what a typed postcode means, where it is, how far apart two
-places are, and which geohash cells a search circle touches.
-
-Cells: the index stores each place's geohash cell at ``GEOHASH_PRECISION`` = 4 as a keyword term, and a
-distance search ORs the terms of ``cells_within`` before checking exact distance on the candidates. A
-precision-4 cell is 0.352 degrees of longitude by 0.176 of latitude: 39 x 19.5 km at the equator, about
-24 x 19.5 km across Great Britain (latitude 50-58). A 1-5 mile radius then needs 1-4 cells, 10 miles about
-9-12 and 25 miles about 25-35: few enough Term queries to stay cheap, where precision 5 (4.9 x 4.9 km,
-about 3 x 4.9 km here) would need several hundred cells for 25 miles. The price is more candidates for a
-small radius, which the exact distance check on stored coordinates removes.
-
-The geohash arithmetic is written here (a few lines over integer cell indices) rather than taken from a
-library: we need "every cell meeting a circle", which the small PyPI geohash packages do not offer.
+"""Postcodes and geometry for "near a postcode": what a typed postcode means, where it is, and how far apart
+places are: one pair (distance_miles), a few documents (distances_from) or every document at once
+(Coordinates: numpy arrays over document numbers, which measure 50,000 listings in a millisecond or two, so a
+radius search measures them all rather than narrowing by map cells first).
 """
 
 from __future__ import annotations
@@ -29,9 +20,6 @@ from portal.extensions import db
 from portal.models import Location, Postcode
 
 EARTH_RADIUS_MILES = 3958.8
-GEOHASH_PRECISION = 4
-# Beyond this a cell filter is pointless (and the set huge): search without one.
-MAX_RADIUS_MILES = 500.0
 
 # --- postcode format ----------------------------------------------------------------------------------------
 # Royal Mail's rules: the first letter is never Q, V or X; the second never I, J or Z; a letter in the third
@@ -324,117 +312,3 @@ class Coordinates:
         if len(self.extra_doc):
             np.fmin.at(found, self.extra_doc, miles(self.extra_phi, self.extra_lon, self.extra_cos))
         return found
-
-
-# --- geohash cells ------------------------------------------------------------------------------------------
-
-_BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
-
-
-def _bit_counts(precision: int) -> tuple[int, int]:
-    """(longitude bits, latitude bits): geohash interleaves bits starting with longitude."""
-    total = 5 * precision
-    return (total + 1) // 2, total // 2
-
-
-def _index(value: float, low: float, span: float, bits: int) -> int:
-    """The cell index of ``value`` along one axis, clamped at the edges (latitude 90, longitude 180)."""
-    return min((1 << bits) - 1, max(0, math.floor((value - low) / span * (1 << bits))))
-
-
-def _code(ix: int, iy: int, precision: int) -> str:
-    """The geohash of the cell at longitude index ``ix`` and latitude index ``iy``."""
-    lon_bits, lat_bits = _bit_counts(precision)
-    value = 0
-    for position in range(5 * precision):
-        if position % 2 == 0:
-            bit = (ix >> (lon_bits - 1 - position // 2)) & 1
-        else:
-            bit = (iy >> (lat_bits - 1 - position // 2)) & 1
-        value = (value << 1) | bit
-    return "".join(_BASE32[(value >> shift) & 31] for shift in range(5 * (precision - 1), -1, -5))
-
-
-def encode(lat: float, lon: float, precision: int = GEOHASH_PRECISION) -> str:
-    """The standard geohash of a point at ``precision`` characters."""
-    lon_bits, lat_bits = _bit_counts(precision)
-    return _code(_index(lon, -180.0, 360.0, lon_bits), _index(lat, -90.0, 180.0, lat_bits), precision)
-
-
-def cell_of(lat: float, lon: float) -> str:
-    """The geohash cell (precision ``GEOHASH_PRECISION``) holding a point: the term to index a place under."""
-    return encode(lat, lon, GEOHASH_PRECISION)
-
-
-def cell_bounds(cell: str) -> tuple[float, float, float, float]:
-    """(south, north, west, east) in degrees of a geohash cell. Raises ValueError for a malformed cell."""
-    value = 0
-    for char in cell:
-        position = _BASE32.find(char)
-        if position < 0:
-            raise ValueError(f"{cell!r} is not a geohash")
-        value = (value << 5) | position
-    precision = len(cell)
-    lon_bits, lat_bits = _bit_counts(precision)
-    ix = iy = 0
-    for position in range(5 * precision):
-        bit = (value >> (5 * precision - 1 - position)) & 1
-        if position % 2 == 0:
-            ix = (ix << 1) | bit
-        else:
-            iy = (iy << 1) | bit
-    width, height = 360.0 / (1 << lon_bits), 180.0 / (1 << lat_bits)
-    return iy * height - 90.0, (iy + 1) * height - 90.0, ix * width - 180.0, (ix + 1) * width - 180.0
-
-
-def cells_within(lat: float, lon: float, miles: float) -> set[str]:
-    """Every cell that meets the circle of radius ``miles`` round a point (and possibly a few more):
-    the candidates whose exact distance is then checked. Raises ValueError for a negative radius or one
-    above MAX_RADIUS_MILES."""
-    if not 0 <= miles <= MAX_RADIUS_MILES:
-        raise ValueError(f"a search radius must be between 0 and {MAX_RADIUS_MILES:g} miles, not {miles}")
-    lon_bits, lat_bits = _bit_counts(GEOHASH_PRECISION)
-    cell_width, cell_height = 360.0 / (1 << lon_bits), 180.0 / (1 << lat_bits)
-    south, north, west, east = _bounding_box(lat, lon, miles)
-    iy_range = range(_index(south, -90.0, 180.0, lat_bits), _index(north, -90.0, 180.0, lat_bits) + 1)
-    # Longitude indices are left unwrapped so a box crossing 180 degrees stays contiguous; wrapped when named.
-    ix_first, ix_last = math.floor((west + 180.0) / cell_width), math.floor((east + 180.0) / cell_width)
-    ix_last = min(ix_last, ix_first + (1 << lon_bits) - 1)
-    cells: set[str] = set()
-    slack = miles * 1e-9 + 1e-9  # rounding must never drop a cell the circle touches
-    for iy in iy_range:
-        cell_south = iy * cell_height - 90.0
-        for ix in range(ix_first, ix_last + 1):
-            cell_west = ix * cell_width - 180.0
-            box = (cell_south, cell_south + cell_height, cell_west, cell_west + cell_width)
-            if _distance_to_box(lat, lon, *box) <= miles + slack:
-                cells.add(_code(ix % (1 << lon_bits), iy, GEOHASH_PRECISION))
-    return cells
-
-
-def _bounding_box(lat: float, lon: float, miles: float) -> tuple[float, float, float, float]:
-    """(south, north, west, east) in degrees of the smallest latitude/longitude box round the circle."""
-    angle = miles / EARTH_RADIUS_MILES
-    phi = math.radians(lat)
-    south, north = phi - angle, phi + angle
-    if north >= math.pi / 2 or south <= -math.pi / 2:  # the circle holds a pole: every longitude
-        return max(math.degrees(south), -90.0), min(math.degrees(north), 90.0), lon - 180.0, lon + 180.0
-    spread = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(phi))))
-    return math.degrees(south), math.degrees(north), lon - spread, lon + spread
-
-
-def _distance_to_box(lat: float, lon: float, south: float, north: float, west: float, east: float) -> float:
-    """The shortest great-circle distance in miles from a point to a latitude/longitude box."""
-    if west <= lon <= east:
-        # Along the point's own meridian: nearest latitude is the clamped one.
-        return distance_miles(lat, lon, min(max(lat, south), north), lon)
-    phi = math.radians(lat)
-    nearest = math.inf
-    for edge in (west, east):
-        # On a meridian at longitude difference d, the nearest point is at atan2(sin phi, cos phi cos d),
-        # poleward of the point's own latitude; clamp it to the edge, and try the corners too.
-        d = math.radians(edge - lon)
-        best = math.degrees(math.atan2(math.sin(phi), math.cos(phi) * math.cos(d)))
-        for candidate in (min(max(best, south), north), south, north):
-            nearest = min(nearest, distance_miles(lat, lon, candidate, edge))
-    return nearest

@@ -129,9 +129,7 @@ def build_schema() -> fields.Schema:
         ages=fields.KEYWORD(commas=True, lowercase=False),
         days=fields.KEYWORD(commas=True, lowercase=False),
         attending=fields.KEYWORD(commas=True, lowercase=False),
-        # Geohash cells of the service's places (search.geo.cell_of): a cheap candidate set for a radius.
-        cells=fields.KEYWORD(commas=True, lowercase=False),
-        # "lat,lon;lat,lon" in degrees: exact distance is checked on the candidates the cells give.
+        # "lat,lon;lat,lon" in degrees: every document's places, measured at once (search.geo.Coordinates).
         points=fields.COLUMN(columns.VarBytesColumn()),
         # Numbers are indexed as one term each (shift_step=0): no query ranges over them (age, place and day
         # filters use the keyword fields above), and Whoosh's default trie of 8-16 terms per number made

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from search import geo
-from search.geo import cell_of, cells_within, distance_miles, normalise_postcode
+from search.geo import distance_miles, normalise_postcode
 
 COMPASS = {"N": 0, "NE": 45, "E": 90, "SE": 135, "S": 180, "SW": 225, "W": 270, "NW": 315}
 
@@ -96,94 +96,47 @@ def test_distance_is_zero_to_the_same_place_and_the_same_both_ways():
     assert distance_miles(0, 0, 1, 0) == pytest.approx(2 * math.pi * 3958.8 / 360)
 
 
-# --- geohash cells ------------------------------------------------------------------------------------------
-
-
-def test_cells_are_standard_geohashes_at_the_documented_precision():
-    # Published examples: Wikipedia's (57.64911, 10.40744) is u4pruydqqvj; (42.6, -5.6) is ezs42.
-    assert geo.encode(57.64911, 10.40744, 11) == "u4pruydqqvj"
-    assert geo.encode(42.6, -5.6, 5) == "ezs42"
-    assert cell_of(57.64911, 10.40744) == "u4pr"
-    assert len(cell_of(51.8, -0.8)) == geo.GEOHASH_PRECISION == 4
-    # Either side of the prime meridian and the equator are different cells.
-    assert len({cell_of(0.001, 0.001), cell_of(0.001, -0.001), cell_of(-0.001, 0.001), cell_of(-0.001, -0.001)}) == 4
-
+# --- every document at once ---------------------------------------------------------------------------------
 
 CENTRES = {
     "Aylesbury": (51.8168, -0.8124),
     "Greenwich, on the prime meridian": (51.4779, 0.0),
     "where the equator crosses the prime meridian": (0.0, 0.0),
-    "just south-west of that crossing": (-0.02, -0.03),
     "Lerwick, far north": (60.155, -1.145),
-    "a cell corner": (51.85546875, -0.703125),  # a precision-4 cell corner exactly
 }
 
 
 @pytest.mark.parametrize("centre", CENTRES.values(), ids=CENTRES.keys())
 @pytest.mark.parametrize("miles", [0.5, 1, 3, 5, 10, 25])
-def test_a_place_just_inside_the_radius_in_any_direction_is_in_the_cells_searched(centre, miles):
+def test_a_radius_search_measures_places_just_inside_and_just_outside_in_every_direction(centre, miles):
     lat, lon = centre
-    cells = cells_within(lat, lon, miles)
-    assert cell_of(lat, lon) in cells
-    for name, bearing in COMPASS.items():
-        point = _point_at(lat, lon, miles * 0.999, bearing)
-        assert distance_miles(lat, lon, *point) < miles
-        assert cell_of(*point) in cells, f"{miles} miles {name} of {centre}"
+    inside = [_point_at(lat, lon, miles * 0.999, bearing) for bearing in COMPASS.values()]
+    outside = [_point_at(lat, lon, miles * 1.001, bearing) for bearing in COMPASS.values()]
+    coordinates = geo.Coordinates.of([[point] for point in inside + outside], len(inside) + len(outside))
+    found = coordinates.miles_from(lat, lon)
+    assert (found[:len(inside)] < miles).all() and (found[len(inside):] > miles).all()
+    for point, measured in zip(inside + outside, found.tolist(), strict=True):
+        assert measured == pytest.approx(distance_miles(lat, lon, *point), rel=1e-12)
 
 
-@pytest.mark.parametrize("centre", CENTRES.values(), ids=CENTRES.keys())
-def test_every_place_within_the_radius_is_in_the_cells_searched(centre):
-    rng = random.Random(20261122)
-    lat, lon = centre
-    for miles in (2, 15):
-        cells = cells_within(lat, lon, miles)
-        for _ in range(1500):
-            point = _point_at(lat, lon, miles * math.sqrt(rng.random()), rng.uniform(0, 360))
-            assert cell_of(*point) in cells
+def test_a_listing_with_several_places_is_as_far_away_as_its_nearest_and_one_without_has_no_distance():
+    rng = random.Random(7)
+    documents = [[(rng.uniform(50, 58), rng.uniform(-5, 1)) for _ in range(rng.randint(0, 4))] for _ in range(300)]
+    coordinates = geo.Coordinates.of(documents, len(documents) + 2)  # two more documents with nothing stored
+    for lat, lon in [(51.8168, -0.8124), (53.48, -2.24), (57.15, -2.11)]:
+        found = coordinates.miles_from(lat, lon).tolist()
+        for points, measured in zip(documents + [[], []], found, strict=True):
+            if points:
+                assert measured == pytest.approx(min(distance_miles(lat, lon, *p) for p in points), rel=1e-12)
+            else:
+                assert math.isnan(measured)
 
 
-def test_a_typical_search_needs_only_a_few_cells():
-    lat, lon = CENTRES["Aylesbury"]
-    sizes = {miles: len(cells_within(lat, lon, miles)) for miles in (1, 5, 10, 25)}
-    assert sizes[1] <= 4
-    assert sizes[5] <= 6
-    assert sizes[10] <= 12
-    assert sizes[25] <= 40
-    assert cells_within(lat, lon, 5) <= cells_within(lat, lon, 10) <= cells_within(lat, lon, 25)
-
-
-def test_cells_far_outside_the_circle_are_not_searched():
-    lat, lon = CENTRES["Aylesbury"]
-    cells = cells_within(lat, lon, 5)
-    assert cell_of(*_point_at(lat, lon, 60, 90)) not in cells
-    assert cell_of(*_point_at(lat, lon, 60, 0)) not in cells
-
-
-@pytest.mark.parametrize("centre", CENTRES.values(), ids=CENTRES.keys())
-def test_every_cell_searched_meets_the_circle(centre):
-    lat, lon = centre
-    for miles in (1, 10, 25):
-        for cell in cells_within(lat, lon, miles):
-            south, north, west, east = geo.cell_bounds(cell)
-            assert cell_of((south + north) / 2, (west + east) / 2) == cell
-            # Some point of a 40 x 40 grid over the cell lies within the radius (allowing for the grid step).
-            step = distance_miles(south, west, north, east) / 40
-            nearest = min(
-                distance_miles(lat, lon, south + (north - south) * i / 40, west + (east - west) * j / 40)
-                for i in range(41) for j in range(41)
-            )
-            assert nearest <= miles + step, f"{cell} is {nearest:.2f} miles away"
-
-
-def test_cell_bounds_refuses_what_is_not_a_geohash():
-    with pytest.raises(ValueError):
-        geo.cell_bounds("gcpa")  # "a" is not in the geohash alphabet
-    assert geo.cell_bounds("u4pr") == pytest.approx((57.48046875, 57.65625, 10.1953125, 10.546875))
-
-
-def test_an_impossible_radius_is_refused():
-    with pytest.raises(ValueError):
-        cells_within(51.8, -0.8, -1)
-    with pytest.raises(ValueError):
-        cells_within(51.8, -0.8, geo.MAX_RADIUS_MILES + 1)
-    assert cells_within(51.8, -0.8, 0) == {cell_of(51.8, -0.8)}
+def test_segments_joined_keep_each_listings_places_under_its_own_number():
+    first = geo.Coordinates.of([[(51.0, -1.0)], [], [(52.0, -1.0), (51.5, -1.0)]], 3)
+    second = geo.Coordinates.of([[(53.0, -1.0), (51.2, -1.0)], [(54.0, -1.0)]], 2, offset=3)
+    joined = geo.Coordinates.joined([first, second], 5).miles_from(51.0, -1.0).tolist()
+    expected = [0.0, None, distance_miles(51.0, -1.0, 51.5, -1.0), distance_miles(51.0, -1.0, 51.2, -1.0),
+                distance_miles(51.0, -1.0, 54.0, -1.0)]
+    assert joined[0] == 0.0 and math.isnan(joined[1])
+    assert joined[2:] == pytest.approx(expected[2:], rel=1e-12)
