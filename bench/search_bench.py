@@ -212,8 +212,7 @@ def page_throughput(database: str, index_dir: Path, queries: dict, args) -> dict
     with open(log_path, "w") as log_file:
         server = subprocess.Popen(
             [str(Path(PYTHON).with_name("gunicorn")), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "--timeout", "60",
-             *(["--config", "python:bench.gunicorn_cold"] if os.environ.get("BENCH_WHOOSH_COLD") else []), "wsgi:app"],
+             "--log-level", "warning", "--timeout", "60", "wsgi:app"],
             cwd=PROJECT_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

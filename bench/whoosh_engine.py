@@ -4,7 +4,6 @@ filter sets) to search, inside a Flask app bound to a copy of the corpus."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -19,13 +18,6 @@ class WhooshEngine:
 
     def __init__(self, database_url: str, index_dir: Path) -> None:
         from portal import create_app
-
-        if os.environ.get("BENCH_WHOOSH_COLD"):
-            # Keep no words' document sets and no posting arrays from one query to the next (search.facets):
-            # every query reads its words from the index, as the first query with them would.
-            from search import facets
-
-            facets.MAX_CACHED_POSTINGS = facets.MAX_CACHED_WORD_DOCS = 0
 
         self.index_dir = Path(index_dir)
         self.app = create_app("development", SQLALCHEMY_DATABASE_URI=database_url,

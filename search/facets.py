@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from whoosh.codec import whoosh3
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from search import geo, scoring
+from search import geo
 from search.documents import decode_points
 from search.schema import KIND_GUIDE
 
@@ -53,10 +52,6 @@ GROUP_BY_NAME = {group.name: group for group in GROUPS}
 FLAG_VALUE = "yes"  # the value a flag's checkbox sends
 MAX_CACHED_PHRASES = 512
 MAX_MEMO_TERMS = 64
-# Postings kept as arrays for scoring, across every segment (16 bytes each: ~32 MB).
-MAX_CACHED_POSTINGS = 2_000_000
-# Words' document sets kept, across every segment (~60 bytes a document: ~30 MB).
-MAX_CACHED_WORD_DOCS = 500_000
 
 
 def _raw_postings(reader, fieldname: str, text):
@@ -188,12 +183,6 @@ class _SegmentSets:
         self.points_column = None
         self.coordinates: geo.Coordinates | None = None  # every document's places, see DocSets.coordinates
         self.lengths: dict[str, np.ndarray] = {}
-        # term -> its postings as arrays (DocSets.term_postings), least recently used first
-        self.postings: OrderedDict[tuple[str, bytes], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self.postings_count = 0
-        # a text term -> its documents (DocSets.text_term), least recently used first
-        self.words: OrderedDict[tuple[str, object], DocSet] = OrderedDict()
-        self.words_count = 0
 
 
 @dataclass
@@ -353,27 +342,6 @@ class DocSets:
             cache.lengths[fieldname] = found
         return found
 
-    def term_postings(self, reader, fieldname: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """search.scoring.term_postings, kept per segment for the most recently used terms (up to
-        MAX_CACHED_POSTINGS postings in all): the common words of many searches are read once."""
-        key = _segment_key(reader)
-        cache = self._segments.get(key) if key is not None else None
-        if cache is None:
-            return scoring.term_postings(reader.postings(fieldname, term))
-        with self._lock:
-            found = cache.postings.get((fieldname, term))
-            if found is not None:
-                cache.postings.move_to_end((fieldname, term))
-                return found
-        found = scoring.term_postings(reader.postings(fieldname, term))
-        with self._lock:
-            cache.postings[(fieldname, term)] = found
-            cache.postings_count += len(found[0])
-            while cache.postings_count > MAX_CACHED_POSTINGS // max(1, len(self._leaves)) and len(cache.postings) > 1:
-                _, (dropped, _weights) = cache.postings.popitem(last=False)
-                cache.postings_count -= len(dropped)
-        return found
-
     def every(self) -> DocSet:
         """Every document, of either kind."""
         if self._every is None:
@@ -399,50 +367,10 @@ class DocSets:
                 self._sets[key] = found
         return found
 
-    def text_term(self, fieldname: str, text) -> DocSet:
-        """Documents holding a word (or any term of a text field), kept per segment for the most recently used
-        words (up to MAX_CACHED_WORD_DOCS documents in all): common words recur from one search to the next."""
-        parts = []
-        share = MAX_CACHED_WORD_DOCS // max(1, len(self._leaves))
-        key = (fieldname, text)
-        for leaf in self._leaves:
-            words = leaf.cache.words
-            with self._lock:
-                found = words.get(key)
-                if found is not None:
-                    words.move_to_end(key)
-            if found is None:
-                local = _leaf_term_ids(leaf.reader, fieldname, text, live=False)
-                found = frozenset(local) if not leaf.offset else frozenset(n + leaf.offset for n in local)
-                with self._lock:
-                    if key not in words:
-                        words[key] = found
-                        leaf.cache.words_count += len(found)
-                    while leaf.cache.words_count > share and len(words) > 1:
-                        _, dropped = words.popitem(last=False)
-                        leaf.cache.words_count -= len(dropped)
-            if found:
-                parts.append(found - leaf.deleted if leaf.deleted else found)
-        if not parts:
-            return frozenset()
-        return parts[0] if len(parts) == 1 else frozenset().union(*parts)
-
-    def _plain(self, query: q.Query) -> DocSet:
-        """Documents matching a query of terms, And and Or (anything else: Whoosh matches it)."""
-        if isinstance(query, q.Term):
-            return self.text_term(query.fieldname, query.text)
-        if isinstance(query, q.Or) and query.subqueries:
-            return frozenset().union(*(self._plain(sub) for sub in query.subqueries))
-        if isinstance(query, q.And) and query.subqueries:
-            return intersect(*sorted((self._plain(sub) for sub in query.subqueries), key=len))
-        return query_docs(self.searcher, self.searcher.reader(), query)
-
     def query(self, query: q.Query) -> DocSet:
         """Documents matching ``query``; cached (per segment) when it holds a phrase (a synonym's, mostly: a
-        small set that recurs), as phrase matching is the slowest; words through text_term."""
+        small set that recurs), as phrase matching is the slowest. Words read their postings each time."""
         if not any(isinstance(leaf, q.Phrase) for leaf in query.leaves()):
-            if all(_segment_key(leaf.reader) is not None for leaf in self._leaves):
-                return self._plain(query)
             return query_docs(self.searcher, self.searcher.reader(), query)
         found = self._phrases.get(query)
         if found is None:

@@ -63,14 +63,14 @@ def term_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
 class _Segment:
     """One segment's share of a scoring: its wanted documents as a mask, and each term's part."""
 
-    def __init__(self, subsearcher, offset: int, local: np.ndarray, lengths, postings) -> None:
+    def __init__(self, subsearcher, offset: int, local: np.ndarray, lengths) -> None:
         self.searcher = subsearcher
         self.reader = subsearcher.reader()
         self.offset = offset
         self.size = self.reader.doc_count_all()
         self.wanted = np.zeros(self.size, dtype=bool)
         self.wanted[local] = True
-        self.lengths, self.postings = lengths, postings
+        self.lengths = lengths
         self.nothing = (np.zeros(self.size, dtype=bool), np.zeros(self.size, dtype=np.float64))
 
     def term(self, weighting, fieldname: str, text) -> Part | None:
@@ -84,10 +84,7 @@ class _Segment:
         scorer = weighting.scorer(self.searcher, fieldname, term)
         if type(scorer) is not BM25FScorer:
             return None
-        if self.postings is not None:
-            ids, tf = self.postings(self.reader, fieldname, term)
-        else:
-            ids, tf = term_postings(self.reader.postings(fieldname, term))
+        ids, tf = term_postings(self.reader.postings(fieldname, term))
         keep = self.wanted[ids]
         ids, tf = ids[keep], tf[keep]
         fl = self._lengths(fieldname, scorer)[ids]
@@ -126,7 +123,7 @@ def _combine(query: q.Query, term: Callable[[str, object], Part | None]) -> Part
     return present, scores
 
 
-def _scored(searcher, query: q.Query, allowed, lengths=None, postings=None) -> tuple[np.ndarray, np.ndarray] | None:
+def _scored(searcher, query: q.Query, allowed, lengths=None) -> tuple[np.ndarray, np.ndarray] | None:
     """(global document numbers, scores) of the allowed documents ``query`` matches; None when Whoosh must
     score it."""
     if not _supported(query):
@@ -144,7 +141,7 @@ def _scored(searcher, query: q.Query, allowed, lengths=None, postings=None) -> t
         start, stop = np.searchsorted(wanted, [offset, end])
         if start == stop:
             continue
-        segment = _Segment(subsearcher, offset, wanted[start:stop] - offset, lengths, postings)
+        segment = _Segment(subsearcher, offset, wanted[start:stop] - offset, lengths)
         memo: dict[tuple[str, object], Part | None] = {}
 
         def term(fieldname: str, text, segment=segment, memo=memo) -> Part | None:
@@ -165,22 +162,20 @@ def _scored(searcher, query: q.Query, allowed, lengths=None, postings=None) -> t
     return np.concatenate(found_ids), np.concatenate(found_scores)
 
 
-def scores_for(searcher, query: q.Query, allowed, lengths=None, postings=None) -> Scores | None:
+def scores_for(searcher, query: q.Query, allowed, lengths=None) -> Scores | None:
     """Each allowed document's score for ``query`` (those it matches), or None for a query of another kind.
     ``lengths(segment reader, field)``: the field's length in each of the segment's documents as an array
-    (search.facets.DocSets.field_lengths); ``postings(segment reader, field, term bytes)``: term_postings,
-    cached (DocSets.term_postings)."""
-    found = _scored(searcher, query, allowed, lengths, postings)
+    (search.facets.DocSets.field_lengths)."""
+    found = _scored(searcher, query, allowed, lengths)
     if found is None:
         return None
     return dict(zip(found[0].tolist(), found[1].tolist(), strict=True))
 
 
-def best_scored(searcher, query: q.Query, allowed, limit: int, lengths=None,
-                postings=None) -> list[tuple[int, float]] | None:
+def best_scored(searcher, query: q.Query, allowed, limit: int, lengths=None) -> list[tuple[int, float]] | None:
     """The best ``limit`` allowed documents for ``query`` as (document, score), best first and equal scores
     by document number (as Whoosh orders them); None for a query of another kind."""
-    found = _scored(searcher, query, allowed, lengths, postings)
+    found = _scored(searcher, query, allowed, lengths)
     if found is None:
         return None
     ids, scores = found

@@ -342,8 +342,7 @@ class _Search:
         Whoosh orders them). Terms, And and Or (every ranking query but fuzzy ones): scored from the postings
         for just the allowed documents (search.scoring). Otherwise few allowed documents: each reached by
         skipping the query's matcher to it; many: Whoosh's collector."""
-        direct = best_scored(self.searcher, query, allowed, limit, self.docsets.field_lengths,
-                             self.docsets.term_postings)
+        direct = best_scored(self.searcher, query, allowed, limit, self.docsets.field_lengths)
         if direct is not None:
             return direct
         if len(allowed) > SCORE_ALLOWED_UP_TO:
