@@ -179,8 +179,6 @@ class _SegmentSets:
         self.offset = offset
         self.sets: dict[object, DocSet] = {}
         self.values: dict[str, frozenset[bytes]] = {}
-        self.places: dict[int, tuple[geo.Prepared, ...]] = {}  # by global number, see DocSets.place
-        self.points_column = None
         self.coordinates: geo.Coordinates | None = None  # every document's places, see DocSets.coordinates
         self.lengths: dict[str, np.ndarray] = {}
 
@@ -243,12 +241,11 @@ class DocSets:
 
     def __init__(self, searcher, previous: DocSets | None = None, *, concepts: bool = False) -> None:
         self.searcher = searcher
-        self.concepts = concepts  # the index's concepts field answers for the care vocabulary in use
+        self.concepts = concepts  # the index's concept terms answer for the care vocabulary in use
         self._sets: dict[tuple[str, object], DocSet] = {}
         self._values: dict[str, tuple[str, ...]] = {}
         self._every: DocSet | None = None
         self._services: DocSet | None = None
-        self._places: dict[int, tuple[geo.Prepared, ...]] | None = None
         self._arrays: dict[tuple[str, object], np.ndarray] = {}
         self._coordinates: geo.Coordinates | None = None
         self._phrases: dict[q.Query, DocSet] = {}
@@ -269,7 +266,6 @@ class DocSets:
             deleted = (frozenset(docnum + offset for docnum in leaf_reader.deleted_docs_set)
                        if leaf_reader.has_deletions() else frozenset())
             self._leaves.append(_Leaf(leaf_reader, offset, offset + leaf_reader.doc_count_all(), cache, deleted))
-        self._starts = [leaf.offset for leaf in self._leaves]
 
     def _assembled(self, key: object, compute) -> DocSet:
         """The live documents for ``key`` across segments: each segment's cached set (``compute(reader)``
@@ -287,22 +283,6 @@ class DocSets:
             return frozenset()
         return parts[0] if len(parts) == 1 else frozenset().union(*parts)
 
-    def _leaf_of(self, docnum: int) -> _Leaf:
-        return self._leaves[bisect.bisect_right(self._starts, docnum) - 1]
-
-    def place(self, docnum: int) -> tuple[geo.Prepared, ...]:
-        """A document's places, prepared for search.geo.distances_from (decoded once per segment)."""
-        places = self.places()
-        found = places.get(docnum)
-        if found is None:
-            leaf = self._leaf_of(docnum)
-            cache = leaf.cache
-            if cache.points_column is None:
-                cache.points_column = leaf.reader.column_reader("points")
-            points = decode_points(cache.points_column[docnum - leaf.offset])
-            found = cache.places[docnum] = places[docnum] = tuple(geo.prepared(lat, lon) for lat, lon in points)
-        return found
-
     def coordinates(self) -> geo.Coordinates:
         """Every document's places as arrays (search.geo.Coordinates), each segment's decoded once."""
         if self._coordinates is None:
@@ -316,15 +296,6 @@ class DocSets:
                 parts.append(cache.coordinates)
             self._coordinates = geo.Coordinates.joined(parts, self.size())
         return self._coordinates
-
-    def places(self) -> dict[int, tuple[geo.Prepared, ...]]:
-        """The places of the documents looked up so far (by this searcher or, per segment, earlier ones)."""
-        if self._places is None:
-            merged: dict[int, tuple[geo.Prepared, ...]] = {}
-            for leaf in self._leaves:
-                merged.update(leaf.cache.places)
-            self._places = merged
-        return self._places
 
     def field_lengths(self, reader, fieldname: str) -> np.ndarray | None:
         """Each document's length of a text field in one segment, as the scorer reads it (None as 0), read once

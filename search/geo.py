@@ -1,5 +1,5 @@
 """Postcodes and geometry for "near a postcode": what a typed postcode means, where it is, and how far apart
-places are: one pair (distance_miles), a few documents (distances_from) or every document at once
+places are: one pair (distance_miles) or every document at once
 (Coordinates: numpy arrays over document numbers, which measure 50,000 listings in a millisecond or two, so a
 radius search measures them all rather than narrowing by map cells first).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,41 +217,10 @@ def distance_miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(a)))
 
 
-# A place ready for distances_from: (latitude in radians, longitude in degrees, cosine of the latitude).
-Prepared = tuple[float, float, float]
-
-
-def prepared(latitude: float, longitude: float) -> Prepared:
+def _prepared(latitude: float, longitude: float) -> tuple[float, float, float]:
+    """(latitude in radians, longitude in degrees, cosine of the latitude): what Coordinates keeps of a place."""
     phi = math.radians(latitude)
     return phi, longitude, math.cos(phi)
-
-
-def distances_from(latitude: float, longitude: float, docnums: Iterable[int], places: Mapping[int, tuple],
-                   place: Callable[[int], tuple], found: dict[int, float | None]) -> dict[int, float | None]:
-    """Miles from (latitude, longitude) to the nearest place of each document (None: it has none), added to
-    ``found`` (documents already there are not measured again). ``places``: prepared places by document
-    number, ``place(docnum)`` for one not in it. distance_miles's arithmetic, written out for thousands of
-    documents a search (the same numbers: tested)."""
-    phi1 = math.radians(latitude)
-    cos1 = math.cos(phi1)
-    sin, asin, sqrt, radians = math.sin, math.asin, math.sqrt, math.radians
-    diameter = 2 * EARTH_RADIUS_MILES
-    for docnum in docnums:
-        if docnum in found:
-            continue
-        points = places.get(docnum)
-        if points is None:
-            points = place(docnum)
-        best = None
-        for phi2, lon2, cos2 in points:
-            half_dphi = (phi2 - phi1) / 2
-            half_dlambda = radians(lon2 - longitude) / 2
-            a = sin(half_dphi) ** 2 + cos1 * cos2 * sin(half_dlambda) ** 2
-            miles = diameter * asin(min(1.0, sqrt(a)))
-            if best is None or miles < best:
-                best = miles
-        found[docnum] = best
-    return found
 
 
 @dataclass(frozen=True)
@@ -278,8 +247,8 @@ class Coordinates:
             if docnum >= count:
                 break
             if points:
-                first[docnum] = prepared(*points[0])
-                extras.extend((docnum + offset, *prepared(lat, lon)) for lat, lon in points[1:])
+                first[docnum] = _prepared(*points[0])
+                extras.extend((docnum + offset, *_prepared(lat, lon)) for lat, lon in points[1:])
         extra = np.array(extras, dtype=np.float64).reshape(-1, 4)
         return cls(first[:, 0].copy(), first[:, 1].copy(), first[:, 2].copy(), extra[:, 0].astype(np.int64),
                    extra[:, 1].copy(), extra[:, 2].copy(), extra[:, 3].copy())
@@ -298,8 +267,8 @@ class Coordinates:
 
     def miles_from(self, latitude: float, longitude: float) -> np.ndarray:
         """Miles from (latitude, longitude) to each document's nearest place; NaN for a document without one.
-        distance_miles's formula over arrays (numpy's sines may differ from the math module's in the last
-        binary place: callers recheck a figure that decides something at the margin, see within())."""
+        distance_miles's formula over arrays (numpy's sines may differ from the math module's in the last binary
+        place: a search's radius, order and shown distances all read these figures, so they agree)."""
         phi1 = math.radians(latitude)
         cos1 = math.cos(phi1)
         diameter = 2 * EARTH_RADIUS_MILES

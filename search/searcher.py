@@ -54,7 +54,8 @@ def _open_generation(root: Path) -> _Open:
         searcher = index.searcher()
     except Exception as error:  # Whoosh raises many kinds for a damaged index
         raise store.IndexUnavailable(f"search index at {generation} cannot be opened: {error}") from error
-    # The concepts field answers for this care vocabulary only (search.concepts); otherwise phrases are matched.
+    # Concept terms answer for the care vocabulary they were found with only (search.concepts); otherwise
+    # phrases are matched.
     concepts = meta.get("vocabulary") == vocabulary_key()
     return _Open(root=root, generation=generation, index=index, searcher=searcher,
                  docsets=DocSets(searcher, concepts=concepts))

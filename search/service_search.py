@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as q
 
-from search import geo
 from search.analysis import Unit, units_of
 from search.facets import DocSet, DocSets, apply_filters, intersect
 from search.query import TEXT_FIELDS, all_words, any_words, unit_alternatives
@@ -94,7 +93,6 @@ class _Search:
         self.searcher, self.docsets, self.request = searcher, docsets, request
         self.reader = searcher.reader()
         self.units = units_of(request.text)
-        self._miles: dict[int, float | None] = {}
         self._every_distance: np.ndarray | None = None
 
     # --- spelling ---------------------------------------------------------------------------------------
@@ -211,17 +209,12 @@ class _Search:
 
     # --- place ------------------------------------------------------------------------------------------
 
-    def _distances(self, docnums) -> dict[int, float | None]:
-        """Miles from the place asked about to each document's nearest place (None: it has none), measured
-        once per search."""
-        near = self.request.near
-        return geo.distances_from(near.latitude, near.longitude, docnums, self.docsets.places(),
-                                  self.docsets.place, self._miles)
-
     def _distance(self, docnum: int) -> float | None:
+        """Miles from the place asked about to the document's nearest place (None: none, or no place asked)."""
         if self.request.near is None:
             return None
-        return self._distances((docnum,))[docnum]
+        miles = float(self._all_miles()[docnum])
+        return None if math.isnan(miles) else miles
 
     def _remote(self) -> DocSet:
         return self.docsets.term("attending", "online") | self.docsets.term("attending", "phone")
@@ -238,13 +231,8 @@ class _Search:
         near = self.request.near
         if near is None or near.radius_miles is None:
             return None
-        miles, radius = self._all_miles(), near.radius_miles
-        with np.errstate(invalid="ignore"):
-            inside = miles <= radius
-            # A place at the radius to within rounding is decided by geo.distance_miles, as the page shows it.
-            for docnum in np.flatnonzero(np.abs(miles - radius) <= 1e-9 * max(1.0, radius)).tolist():
-                distance = self._distance(docnum)
-                inside[docnum] = distance is not None and distance <= radius
+        with np.errstate(invalid="ignore"):  # NaN (no place) is never within
+            inside = self._all_miles() <= near.radius_miles
         return frozenset(np.flatnonzero(inside).tolist()) | self._remote()
 
     def _page_distances(self, ordered: list[int]) -> dict[uuid.UUID, float]:
